@@ -1,0 +1,382 @@
+//! 2-D convolution on `f32` slices in NHWC layout (batch, height, width, channels, as in
+//! Keras), forward and backward, by batched im2col and one large GEMM per pass.
+//!
+//! Forward: every output position of every image in the batch becomes one row of a matrix
+//! `col` (`batch * out_h * out_w` rows, `k_h * k_w * c_in` columns: the receptive field,
+//! zeros where it overlaps the padding). Then `out = col * W + b`, with the weights stored
+//! as Keras does (`k_h, k_w, c_in, c_out`), which read row-major is already the
+//! `(k_h * k_w * c_in) x c_out` matrix. The product is directly the NHWC output.
+//!
+//! Backward: `dW += col^T * dZ`, `db += column sums of dZ`, `dcol = dZ * W^T`, and `dcol`
+//! is scattered back onto the input positions it came from (col2im).
+
+use rayon::prelude::*;
+
+use super::matmul::{matmul, MatRef};
+use crate::arith::{axis_geometry, Padding};
+use crate::error::Result;
+
+/// Everything about the sizes of one convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvGeometry {
+    /// Images in the batch.
+    pub batch: usize,
+    /// Input height.
+    pub in_h: usize,
+    /// Input width.
+    pub in_w: usize,
+    /// Input channels.
+    pub in_c: usize,
+    /// Output channels (number of filters).
+    pub out_c: usize,
+    /// Kernel height.
+    pub k_h: usize,
+    /// Kernel width.
+    pub k_w: usize,
+    /// Vertical stride.
+    pub stride_h: usize,
+    /// Horizontal stride.
+    pub stride_w: usize,
+    /// Zero rows added above the input.
+    pub pad_top: usize,
+    /// Zero columns added left of the input.
+    pub pad_left: usize,
+    /// Output height.
+    pub out_h: usize,
+    /// Output width.
+    pub out_w: usize,
+}
+
+impl ConvGeometry {
+    /// Computes the output size and padding with Keras' rules (see [`crate::arith::axis_geometry`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        batch: usize,
+        (in_h, in_w, in_c): (usize, usize, usize),
+        out_c: usize,
+        (k_h, k_w): (usize, usize),
+        (stride_h, stride_w): (usize, usize),
+        padding: Padding,
+    ) -> Result<Self> {
+        let gh = axis_geometry(in_h, k_h, stride_h, padding)?;
+        let gw = axis_geometry(in_w, k_w, stride_w, padding)?;
+        Ok(ConvGeometry {
+            batch,
+            in_h,
+            in_w,
+            in_c,
+            out_c,
+            k_h,
+            k_w,
+            stride_h,
+            stride_w,
+            pad_top: gh.pad_before,
+            pad_left: gw.pad_before,
+            out_h: gh.output,
+            out_w: gw.output,
+        })
+    }
+
+    /// Elements of the input (`batch * in_h * in_w * in_c`).
+    pub fn input_len(&self) -> usize {
+        self.batch * self.in_h * self.in_w * self.in_c
+    }
+
+    /// Elements of the output (`batch * out_h * out_w * out_c`).
+    pub fn output_len(&self) -> usize {
+        self.batch * self.out_h * self.out_w * self.out_c
+    }
+
+    /// Elements of the weights (`k_h * k_w * in_c * out_c`).
+    pub fn weight_len(&self) -> usize {
+        self.patch_len() * self.out_c
+    }
+
+    /// Length of one receptive field, one row of `col` (`k_h * k_w * in_c`).
+    pub fn patch_len(&self) -> usize {
+        self.k_h * self.k_w * self.in_c
+    }
+
+    /// Number of output positions in the batch, the rows of `col`.
+    pub fn rows(&self) -> usize {
+        self.batch * self.out_h * self.out_w
+    }
+
+    /// True when the input itself is the `col` matrix (1x1 kernel, stride 1, no padding).
+    pub fn is_pointwise(&self) -> bool {
+        self.k_h == 1 && self.k_w == 1 && self.stride_h == 1 && self.stride_w == 1
+    }
+
+    /// Floating-point operations of the forward pass (2 per multiply-add).
+    pub fn forward_flops(&self) -> f64 {
+        2.0 * self.rows() as f64 * self.patch_len() as f64 * self.out_c as f64
+    }
+}
+
+/// Rows of `col` handled by one rayon task: enough work to amortise scheduling.
+fn rows_per_task(row_len: usize) -> usize {
+    (16_384 / row_len.max(1)).clamp(1, 4096)
+}
+
+/// Fills `col` (`rows x patch_len`, row-major) with the receptive fields of `x`.
+pub fn im2col(g: &ConvGeometry, x: &[f32], col: &mut [f32]) {
+    let l = g.patch_len();
+    assert_eq!(x.len(), g.input_len(), "im2col: input length");
+    assert_eq!(col.len(), g.rows() * l, "im2col: col length");
+    let per = rows_per_task(l);
+    col.par_chunks_mut(per * l)
+        .enumerate()
+        .for_each(|(task, chunk)| {
+            let first = task * per;
+            for (i, row) in chunk.chunks_exact_mut(l).enumerate() {
+                fill_patch(g, x, first + i, row);
+            }
+        });
+}
+
+/// Writes the receptive field of output row `r` (image, y, x) into `row`.
+#[inline]
+fn fill_patch(g: &ConvGeometry, x: &[f32], r: usize, row: &mut [f32]) {
+    let c = g.in_c;
+    let ox = r % g.out_w;
+    let oy = (r / g.out_w) % g.out_h;
+    let b = r / (g.out_w * g.out_h);
+    let image = &x[b * g.in_h * g.in_w * c..(b + 1) * g.in_h * g.in_w * c];
+    let y0 = (oy * g.stride_h) as isize - g.pad_top as isize;
+    let x0 = (ox * g.stride_w) as isize - g.pad_left as isize;
+    for ky in 0..g.k_h {
+        let iy = y0 + ky as isize;
+        let dst_row = &mut row[ky * g.k_w * c..(ky + 1) * g.k_w * c];
+        if iy < 0 || iy >= g.in_h as isize {
+            dst_row.fill(0.0);
+            continue;
+        }
+        let src_row = &image[iy as usize * g.in_w * c..(iy as usize + 1) * g.in_w * c];
+        // Columns kx with 0 <= x0 + kx < in_w are inside the image.
+        let kx_lo = (-x0).clamp(0, g.k_w as isize) as usize;
+        let kx_hi = (g.in_w as isize - x0).clamp(0, g.k_w as isize) as usize;
+        dst_row[..kx_lo * c].fill(0.0);
+        if kx_hi > kx_lo {
+            let ix_lo = (x0 + kx_lo as isize) as usize;
+            dst_row[kx_lo * c..kx_hi * c]
+                .copy_from_slice(&src_row[ix_lo * c..(ix_lo + kx_hi - kx_lo) * c]);
+        }
+        dst_row[kx_hi.max(kx_lo) * c..].fill(0.0);
+    }
+}
+
+/// Adds every row of `dcol` back onto the input positions it was copied from (the adjoint
+/// of [`im2col`]): `dx += col2im(dcol)`.
+pub fn col2im_add(g: &ConvGeometry, dcol: &[f32], dx: &mut [f32]) {
+    let l = g.patch_len();
+    let c = g.in_c;
+    assert_eq!(dx.len(), g.input_len(), "col2im: dx length");
+    assert_eq!(dcol.len(), g.rows() * l, "col2im: dcol length");
+    let image_len = g.in_h * g.in_w * c;
+    let rows_per_image = g.out_h * g.out_w;
+    dx.par_chunks_mut(image_len)
+        .zip(dcol.par_chunks(rows_per_image * l))
+        .for_each(|(dximg, dcolimg)| {
+            for (p, row) in dcolimg.chunks_exact(l).enumerate() {
+                let oy = p / g.out_w;
+                let ox = p % g.out_w;
+                let y0 = (oy * g.stride_h) as isize - g.pad_top as isize;
+                let x0 = (ox * g.stride_w) as isize - g.pad_left as isize;
+                for ky in 0..g.k_h {
+                    let iy = y0 + ky as isize;
+                    if iy < 0 || iy >= g.in_h as isize {
+                        continue;
+                    }
+                    let kx_lo = (-x0).clamp(0, g.k_w as isize) as usize;
+                    let kx_hi = (g.in_w as isize - x0).clamp(0, g.k_w as isize) as usize;
+                    if kx_hi <= kx_lo {
+                        continue;
+                    }
+                    let ix_lo = (x0 + kx_lo as isize) as usize;
+                    let n = (kx_hi - kx_lo) * c;
+                    let src = &row[(ky * g.k_w + kx_lo) * c..][..n];
+                    let dst = &mut dximg[(iy as usize * g.in_w + ix_lo) * c..][..n];
+                    for (d, s) in dst.iter_mut().zip(src) {
+                        *d += s;
+                    }
+                }
+            }
+        });
+}
+
+/// What the forward pass keeps for the backward pass.
+#[derive(Debug, Default)]
+pub struct ConvSaved {
+    /// The `col` matrix, or `None` for pointwise convolutions (the input is used instead).
+    pub col: Option<Vec<f32>>,
+}
+
+/// Forward pass: `out = act(conv(x, w) + b)`, where `act` is ReLU when `relu` is true.
+///
+/// `x`: NHWC input; `w`: `(k_h, k_w, in_c, out_c)` row-major; `b`: `out_c`; `out`: NHWC
+/// output of `g.output_len()` elements (overwritten).
+pub fn conv2d_forward(
+    g: &ConvGeometry,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    relu: bool,
+    out: &mut [f32],
+) -> ConvSaved {
+    assert_eq!(w.len(), g.weight_len(), "conv2d: weight length");
+    assert_eq!(b.len(), g.out_c, "conv2d: bias length");
+    assert_eq!(out.len(), g.output_len(), "conv2d: output length");
+    let rows = g.rows();
+    let l = g.patch_len();
+    let o = g.out_c;
+    // Start from the bias, then accumulate the product into it.
+    let per = rows_per_task(o);
+    out.par_chunks_mut(per * o).for_each(|chunk| {
+        for row in chunk.chunks_exact_mut(o) {
+            row.copy_from_slice(b);
+        }
+    });
+    let saved = if g.is_pointwise() && g.pad_top == 0 && g.pad_left == 0 {
+        matmul(
+            out,
+            MatRef::row_major(x, rows, l),
+            MatRef::row_major(w, l, o),
+            true,
+        );
+        ConvSaved { col: None }
+    } else {
+        let mut col = vec![0.0f32; rows * l];
+        im2col(g, x, &mut col);
+        matmul(
+            out,
+            MatRef::row_major(&col, rows, l),
+            MatRef::row_major(w, l, o),
+            true,
+        );
+        ConvSaved { col: Some(col) }
+    };
+    if relu {
+        relu_in_place(out);
+    }
+    saved
+}
+
+/// `v = max(v, 0)` on every element, in parallel.
+pub fn relu_in_place(v: &mut [f32]) {
+    v.par_chunks_mut(1 << 14).for_each(|c| {
+        for e in c {
+            *e = e.max(0.0);
+        }
+    });
+}
+
+/// Backward pass of [`conv2d_forward`].
+///
+/// * `dout`: gradient of the loss with respect to the layer's output (NHWC). When `relu`
+///   is true it is masked in place by `out > 0` (so it becomes dZ, the gradient before
+///   the activation); `out` is the forward output.
+/// * `x`: the forward input (used when `saved.col` is `None`).
+/// * `dx`, `dw`, `db`: gradients, ADDED to (dfdx accumulates gradients). `dx` may be
+///   `None` when the input needs no gradient.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_backward(
+    g: &ConvGeometry,
+    x: &[f32],
+    w: &[f32],
+    out: &[f32],
+    relu: bool,
+    saved: ConvSaved,
+    dout: &mut [f32],
+    dx: Option<&mut [f32]>,
+    dw: &mut [f32],
+    db: &mut [f32],
+) {
+    let rows = g.rows();
+    let l = g.patch_len();
+    let o = g.out_c;
+    assert_eq!(dout.len(), g.output_len(), "conv2d backward: dout length");
+    assert_eq!(dw.len(), g.weight_len(), "conv2d backward: dw length");
+    assert_eq!(db.len(), o, "conv2d backward: db length");
+    if relu {
+        assert_eq!(out.len(), dout.len(), "conv2d backward: out length");
+        dout.par_chunks_mut(1 << 14)
+            .zip(out.par_chunks(1 << 14))
+            .for_each(|(d, y)| {
+                for (d, y) in d.iter_mut().zip(y) {
+                    if *y <= 0.0 {
+                        *d = 0.0;
+                    }
+                }
+            });
+    }
+    let dz = &*dout;
+    column_sums_add(dz, o, db);
+    match saved.col {
+        Some(mut col) => {
+            matmul(
+                dw,
+                MatRef::row_major(&col, rows, l).t(),
+                MatRef::row_major(dz, rows, o),
+                true,
+            );
+            if let Some(dx) = dx {
+                // col is no longer needed: reuse its memory for dcol.
+                matmul(
+                    &mut col,
+                    MatRef::row_major(dz, rows, o),
+                    MatRef::row_major(w, l, o).t(),
+                    false,
+                );
+                col2im_add(g, &col, dx);
+            }
+        }
+        None => {
+            matmul(
+                dw,
+                MatRef::row_major(x, rows, l).t(),
+                MatRef::row_major(dz, rows, o),
+                true,
+            );
+            if let Some(dx) = dx {
+                matmul(
+                    dx,
+                    MatRef::row_major(dz, rows, o),
+                    MatRef::row_major(w, l, o).t(),
+                    true,
+                );
+            }
+        }
+    }
+}
+
+/// `sums[j] += sum_i m[i, j]` for a row-major matrix with `cols` columns, in parallel.
+pub fn column_sums_add(m: &[f32], cols: usize, sums: &mut [f32]) {
+    assert_eq!(sums.len(), cols);
+    if cols == 0 {
+        return;
+    }
+    let per = rows_per_task(cols) * 4;
+    let partial = m
+        .par_chunks(per * cols)
+        .map(|chunk| {
+            let mut acc = vec![0.0f32; cols];
+            for row in chunk.chunks_exact(cols) {
+                for (a, v) in acc.iter_mut().zip(row) {
+                    *a += v;
+                }
+            }
+            acc
+        })
+        .reduce(
+            || vec![0.0f32; cols],
+            |mut a, b| {
+                for (x, y) in a.iter_mut().zip(&b) {
+                    *x += y;
+                }
+                a
+            },
+        );
+    for (s, p) in sums.iter_mut().zip(&partial) {
+        *s += p;
+    }
+}

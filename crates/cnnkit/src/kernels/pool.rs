@@ -1,0 +1,279 @@
+//! Pooling on `f32` slices in NHWC layout: max and average pooling over spatial windows,
+//! global average pooling, and depthwise max pooling across channels.
+//!
+//! Max pooling records, for each output, the input index that won (its argmax), so the
+//! backward pass routes each gradient to exactly that input. Padded cells never win
+//! (they count as minus infinity) and are left out of averages, as in Keras.
+
+use rayon::prelude::*;
+
+use crate::arith::{axis_geometry, Padding};
+use crate::error::Result;
+
+/// Sizes of one spatial pooling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolGeometry {
+    /// Images in the batch.
+    pub batch: usize,
+    /// Input height.
+    pub in_h: usize,
+    /// Input width.
+    pub in_w: usize,
+    /// Channels (unchanged by spatial pooling).
+    pub c: usize,
+    /// Window height.
+    pub k_h: usize,
+    /// Window width.
+    pub k_w: usize,
+    /// Vertical stride.
+    pub stride_h: usize,
+    /// Horizontal stride.
+    pub stride_w: usize,
+    /// Padding rows above.
+    pub pad_top: usize,
+    /// Padding columns on the left.
+    pub pad_left: usize,
+    /// Output height.
+    pub out_h: usize,
+    /// Output width.
+    pub out_w: usize,
+}
+
+impl PoolGeometry {
+    /// Output size and padding with Keras' rules.
+    pub fn new(
+        batch: usize,
+        (in_h, in_w, c): (usize, usize, usize),
+        (k_h, k_w): (usize, usize),
+        (stride_h, stride_w): (usize, usize),
+        padding: Padding,
+    ) -> Result<Self> {
+        let gh = axis_geometry(in_h, k_h, stride_h, padding)?;
+        let gw = axis_geometry(in_w, k_w, stride_w, padding)?;
+        Ok(PoolGeometry {
+            batch,
+            in_h,
+            in_w,
+            c,
+            k_h,
+            k_w,
+            stride_h,
+            stride_w,
+            pad_top: gh.pad_before,
+            pad_left: gw.pad_before,
+            out_h: gh.output,
+            out_w: gw.output,
+        })
+    }
+
+    /// Elements of the input.
+    pub fn input_len(&self) -> usize {
+        self.batch * self.in_h * self.in_w * self.c
+    }
+
+    /// Elements of the output.
+    pub fn output_len(&self) -> usize {
+        self.batch * self.out_h * self.out_w * self.c
+    }
+
+    /// The input rows `[lo, hi)` and columns covered by output `(oy, ox)`, clipped to the image.
+    #[inline]
+    fn window(&self, oy: usize, ox: usize) -> (usize, usize, usize, usize) {
+        let y0 = (oy * self.stride_h) as isize - self.pad_top as isize;
+        let x0 = (ox * self.stride_w) as isize - self.pad_left as isize;
+        let y_lo = y0.max(0) as usize;
+        let x_lo = x0.max(0) as usize;
+        let y_hi = ((y0 + self.k_h as isize).min(self.in_h as isize)).max(0) as usize;
+        let x_hi = ((x0 + self.k_w as isize).min(self.in_w as isize)).max(0) as usize;
+        (y_lo, y_hi.max(y_lo), x_lo, x_hi.max(x_lo))
+    }
+}
+
+/// Max pooling forward. `argmax[i]` receives the index, within its image, of the input
+/// element that produced `out[i]`.
+pub fn max_pool_forward(g: &PoolGeometry, x: &[f32], out: &mut [f32], argmax: &mut [u32]) {
+    assert_eq!(x.len(), g.input_len(), "max_pool: input length");
+    assert_eq!(out.len(), g.output_len(), "max_pool: output length");
+    assert_eq!(argmax.len(), g.output_len(), "max_pool: argmax length");
+    let c = g.c;
+    let in_img = g.in_h * g.in_w * c;
+    let out_img = g.out_h * g.out_w * c;
+    out.par_chunks_mut(out_img)
+        .zip(argmax.par_chunks_mut(out_img))
+        .zip(x.par_chunks(in_img))
+        .for_each(|((out, arg), img)| {
+            for oy in 0..g.out_h {
+                for ox in 0..g.out_w {
+                    let o = (oy * g.out_w + ox) * c;
+                    let best = &mut out[o..o + c];
+                    let idx = &mut arg[o..o + c];
+                    let (y_lo, y_hi, x_lo, x_hi) = g.window(oy, ox);
+                    let mut first = true;
+                    for iy in y_lo..y_hi {
+                        for ix in x_lo..x_hi {
+                            let base = (iy * g.in_w + ix) * c;
+                            let v = &img[base..base + c];
+                            if first {
+                                best.copy_from_slice(v);
+                                for (ch, i) in idx.iter_mut().enumerate() {
+                                    *i = (base + ch) as u32;
+                                }
+                                first = false;
+                                continue;
+                            }
+                            for ch in 0..c {
+                                // `>` keeps the first maximum, as TensorFlow does.
+                                if v[ch] > best[ch] {
+                                    best[ch] = v[ch];
+                                    idx[ch] = (base + ch) as u32;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        });
+}
+
+/// Max pooling backward: `dx[argmax[i]] += dout[i]`.
+pub fn max_pool_backward(g: &PoolGeometry, argmax: &[u32], dout: &[f32], dx: &mut [f32]) {
+    assert_eq!(dx.len(), g.input_len(), "max_pool backward: dx length");
+    assert_eq!(dout.len(), g.output_len(), "max_pool backward: dout length");
+    let in_img = g.in_h * g.in_w * g.c;
+    let out_img = g.out_h * g.out_w * g.c;
+    dx.par_chunks_mut(in_img)
+        .zip(dout.par_chunks(out_img).zip(argmax.par_chunks(out_img)))
+        .for_each(|(dx, (dout, arg))| {
+            for (d, &i) in dout.iter().zip(arg) {
+                dx[i as usize] += d;
+            }
+        });
+}
+
+/// Average pooling forward; padded cells are not counted.
+pub fn avg_pool_forward(g: &PoolGeometry, x: &[f32], out: &mut [f32]) {
+    assert_eq!(x.len(), g.input_len(), "avg_pool: input length");
+    assert_eq!(out.len(), g.output_len(), "avg_pool: output length");
+    let c = g.c;
+    let in_img = g.in_h * g.in_w * c;
+    let out_img = g.out_h * g.out_w * c;
+    out.par_chunks_mut(out_img)
+        .zip(x.par_chunks(in_img))
+        .for_each(|(out, img)| {
+            for oy in 0..g.out_h {
+                for ox in 0..g.out_w {
+                    let o = (oy * g.out_w + ox) * c;
+                    let acc = &mut out[o..o + c];
+                    acc.fill(0.0);
+                    let (y_lo, y_hi, x_lo, x_hi) = g.window(oy, ox);
+                    for iy in y_lo..y_hi {
+                        for ix in x_lo..x_hi {
+                            let base = (iy * g.in_w + ix) * c;
+                            for (a, v) in acc.iter_mut().zip(&img[base..base + c]) {
+                                *a += v;
+                            }
+                        }
+                    }
+                    let n = ((y_hi - y_lo) * (x_hi - x_lo)).max(1) as f32;
+                    for a in acc.iter_mut() {
+                        *a /= n;
+                    }
+                }
+            }
+        });
+}
+
+/// Average pooling backward: each input in a window receives `dout / window_count`.
+pub fn avg_pool_backward(g: &PoolGeometry, dout: &[f32], dx: &mut [f32]) {
+    assert_eq!(dx.len(), g.input_len(), "avg_pool backward: dx length");
+    assert_eq!(dout.len(), g.output_len(), "avg_pool backward: dout length");
+    let c = g.c;
+    let in_img = g.in_h * g.in_w * c;
+    let out_img = g.out_h * g.out_w * c;
+    dx.par_chunks_mut(in_img)
+        .zip(dout.par_chunks(out_img))
+        .for_each(|(dx, dout)| {
+            for oy in 0..g.out_h {
+                for ox in 0..g.out_w {
+                    let o = (oy * g.out_w + ox) * c;
+                    let d = &dout[o..o + c];
+                    let (y_lo, y_hi, x_lo, x_hi) = g.window(oy, ox);
+                    let n = ((y_hi - y_lo) * (x_hi - x_lo)).max(1) as f32;
+                    for iy in y_lo..y_hi {
+                        for ix in x_lo..x_hi {
+                            let base = (iy * g.in_w + ix) * c;
+                            for (t, v) in dx[base..base + c].iter_mut().zip(d) {
+                                *t += v / n;
+                            }
+                        }
+                    }
+                }
+            }
+        });
+}
+
+/// Depthwise max pooling forward: channels are split into consecutive groups of `k` and
+/// each output channel is the maximum of its group, pixel by pixel. `x` has `c` channels
+/// per pixel, `out` has `c / k`; `argmax` gets the winning input index.
+pub fn depthwise_max_forward(x: &[f32], c: usize, k: usize, out: &mut [f32], argmax: &mut [u32]) {
+    assert!(
+        k > 0 && c % k == 0,
+        "depthwise pool: {c} channels not divisible by {k}"
+    );
+    let pixels = x.len() / c;
+    let oc = c / k;
+    assert_eq!(out.len(), pixels * oc, "depthwise pool: output length");
+    assert_eq!(argmax.len(), out.len(), "depthwise pool: argmax length");
+    out.par_chunks_mut(oc)
+        .zip(argmax.par_chunks_mut(oc))
+        .enumerate()
+        .for_each(|(p, (o, a))| {
+            for (j, (o, a)) in o.iter_mut().zip(a.iter_mut()).enumerate() {
+                let base = p * c + j * k;
+                let mut best = base;
+                for i in base + 1..base + k {
+                    if x[i] > x[best] {
+                        best = i;
+                    }
+                }
+                *o = x[best];
+                *a = best as u32;
+            }
+        });
+}
+
+/// Global average pooling forward: `(batch, h, w, c)` to `(batch, c)`.
+pub fn global_avg_forward(x: &[f32], batch: usize, hw: usize, c: usize, out: &mut [f32]) {
+    assert_eq!(x.len(), batch * hw * c, "global pool: input length");
+    assert_eq!(out.len(), batch * c, "global pool: output length");
+    out.par_chunks_mut(c)
+        .zip(x.par_chunks(hw * c))
+        .for_each(|(o, img)| {
+            o.fill(0.0);
+            for px in img.chunks_exact(c) {
+                for (a, v) in o.iter_mut().zip(px) {
+                    *a += v;
+                }
+            }
+            let n = hw.max(1) as f32;
+            for a in o.iter_mut() {
+                *a /= n;
+            }
+        });
+}
+
+/// Global average pooling backward: every pixel receives `dout / (h * w)`.
+pub fn global_avg_backward(dout: &[f32], batch: usize, hw: usize, c: usize, dx: &mut [f32]) {
+    assert_eq!(dx.len(), batch * hw * c, "global pool backward: dx length");
+    assert_eq!(dout.len(), batch * c, "global pool backward: dout length");
+    let n = hw.max(1) as f32;
+    dx.par_chunks_mut(hw * c)
+        .zip(dout.par_chunks(c))
+        .for_each(|(img, d)| {
+            for px in img.chunks_exact_mut(c) {
+                for (t, v) in px.iter_mut().zip(d) {
+                    *t += v / n;
+                }
+            }
+        });
+}

@@ -1,0 +1,39 @@
+//! # cnnkit
+//!
+//! The support crate of the Rust edition of chapter 14 (합성곱신경망: 컴퓨터비전) of
+//! *Hands-On Machine Learning*. It supplies, on stable Rust and on top of `dfdx` tensors,
+//! what the notebooks need so that their cells stay short:
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`data`] | Fashion-MNIST loading (cache, download, checksums) and the sample photos |
+//! | [`quick`] | quick mode (`CNNKIT_QUICK=1`) for CI |
+//! | [`error`] | the one error type |
+#![warn(missing_docs)]
+
+pub mod arith;
+pub mod data;
+pub mod error;
+pub mod kernels;
+pub mod layers;
+pub mod ops;
+pub mod plot;
+pub mod quick;
+
+pub use error::{Error, Result};
+
+/// What a notebook needs in one `use cnnkit::prelude::*;`: dfdx's tensors and modules,
+/// this crate's layers and ops, and the data, training and plotting entry points.
+pub mod prelude {
+    pub use dfdx::prelude::*;
+
+    pub use crate::arith::Padding;
+    pub use crate::layers::{
+        AvgPool2D, Conv2D, Dense, DepthwiseMaxPool2D, Flatten, GlobalAvgPool2D, Identity,
+        MaxPool2D, Relu, Same, Valid,
+    };
+    pub use crate::ops::{
+        conv2d, depthwise_max_pool2d, flatten, global_avg_pool2d, pool2d, Images, PoolKind,
+    };
+    pub use crate::{Error, Result};
+}
