@@ -138,7 +138,7 @@ pub enum Error {
     #[error(
         "download failed: HTTP {status} {status_text} for `{url}`. Check the address (base URL) \
          or retry later; or install the data offline: `sudo apt-get install dataset-fashion-mnist`. \
-         Nothing was written to the cache"
+         This file was not saved"
     )]
     Http {
         /// The HTTP status code, e.g. 404.
@@ -151,8 +151,9 @@ pub enum Error {
 
     /// A download started but did not complete (connection dropped, timeout, ...).
     #[error(
-        "download of `{url}` failed: {why}. Nothing was kept in the cache: retry, or install the \
-         data offline: `sudo apt-get install dataset-fashion-mnist`"
+        "download of `{url}` failed: {why}. The partial file was deleted, the cache holds no \
+         part of it: retry, or install the data offline: \
+         `sudo apt-get install dataset-fashion-mnist`"
     )]
     Download {
         /// The address requested.

@@ -12,13 +12,17 @@
 #![warn(missing_docs)]
 
 pub mod arith;
+pub mod checkpoint;
 pub mod data;
 pub mod error;
+pub mod figures;
 pub mod kernels;
 pub mod layers;
+pub mod model;
 pub mod ops;
 pub mod plot;
 pub mod quick;
+pub mod train;
 
 pub use error::{Error, Result};
 
@@ -32,8 +36,12 @@ pub mod prelude {
         AvgPool2D, Conv2D, Dense, DepthwiseMaxPool2D, Flatten, GlobalAvgPool2D, Identity,
         MaxPool2D, Relu, Same, Valid,
     };
+    pub use crate::model::{summary, FeatureShape, Summary};
     pub use crate::ops::{
         conv2d, depthwise_max_pool2d, flatten, global_avg_pool2d, pool2d, Images, PoolKind,
+    };
+    pub use crate::train::{
+        evaluate, fit, predict, predict_classes, Dataset, FitConfig, History, OptimizerKind,
     };
     pub use crate::{Error, Result};
 }
