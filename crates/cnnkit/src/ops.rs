@@ -22,13 +22,19 @@ use crate::kernels::{conv, pool};
 pub type Images<const C: usize, T = NoneTape> =
     Tensor<(usize, usize, usize, Const<C>), f32, Cpu, T>;
 
+/// An NHWC batch whose batch size, height and width may be any dfdx dimension
+/// (`usize` or `Const<N>`); the layers' inputs and outputs.
+pub type ImageBatch<B, H, W, const C: usize, T = NoneTape> =
+    Tensor<(B, H, W, Const<C>), f32, Cpu, T>;
+
+/// A tensor together with a copy of its elements.
+type WithData<S, T> = (Tensor<S, f32, Cpu, T>, Vec<f32>);
+
 /// Copies a tensor's elements, in logical order, into a new `Vec`.
 ///
 /// Makes the tensor contiguous first (a no-op for tensors our ops produce), because a
 /// permuted or broadcast tensor's buffer is not in logical order.
-fn read<S: Shape, T: Tape<f32, Cpu>>(
-    x: Tensor<S, f32, Cpu, T>,
-) -> Result<(Tensor<S, f32, Cpu, T>, Vec<f32>)> {
+fn read<S: Shape, T: Tape<f32, Cpu>>(x: Tensor<S, f32, Cpu, T>) -> Result<WithData<S, T>> {
     let x = x.try_contiguous()?;
     let mut buf = vec![0.0f32; x.shape().num_elements()];
     x.copy_into(&mut buf);
@@ -123,7 +129,7 @@ pub fn conv2d<
     stride: usize,
     padding: Padding,
     relu: bool,
-) -> Result<Tensor<(B, usize, usize, Const<O>), f32, Cpu, T>> {
+) -> Result<ImageBatch<B, usize, usize, O, T>> {
     let (b, h, w, _) = *x.shape();
     let g = conv::ConvGeometry::new(
         b.size(),
@@ -211,7 +217,7 @@ pub fn pool2d<B: Dim, H: Dim, W: Dim, const C: usize, T: Tape<f32, Cpu>>(
     pool: usize,
     stride: usize,
     padding: Padding,
-) -> Result<Tensor<(B, usize, usize, Const<C>), f32, Cpu, T>> {
+) -> Result<ImageBatch<B, usize, usize, C, T>> {
     let (b, h, w, _) = *x.shape();
     let g = pool::PoolGeometry::new(
         b.size(),
@@ -294,14 +300,14 @@ pub fn depthwise_max_pool2d<
     T: Tape<f32, Cpu>,
 >(
     x: Tensor<(B, H, W, Const<C>), f32, Cpu, T>,
-) -> Result<Tensor<(B, H, W, Const<CO>), f32, Cpu, T>> {
+) -> Result<ImageBatch<B, H, W, CO, T>> {
     const {
         assert!(
             CO > 0,
             "depthwise pooling needs at least one output channel"
         );
         assert!(
-            C % CO == 0,
+            C.is_multiple_of(CO),
             "depthwise pooling: the input channel count must be a multiple of the output's"
         );
     }

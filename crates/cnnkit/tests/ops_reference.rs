@@ -235,7 +235,7 @@ fn check_conv<const C: usize, const O: usize, const K: usize>(
         let fd = finite_diff(&bv, 1e-4, |p| loss(&xv, &wv, p));
         assert_close(&gb, &fd, 2e-2, &format!("{what} db (relu)"));
         assert!(
-            yv.iter().any(|v| *v == 0.0) && yv.iter().any(|v| *v > 0.0),
+            yv.contains(&0.0) && yv.iter().any(|v| *v > 0.0),
             "{what}: relu test needs both signs"
         );
     }
@@ -311,6 +311,7 @@ fn conv2d_rejects_a_kernel_larger_than_a_valid_input() {
 
 // ---- pooling -------------------------------------------------------------------------------
 
+#[allow(clippy::too_many_arguments)]
 fn check_pool<const C: usize>(
     kind: PoolKind,
     b: usize,

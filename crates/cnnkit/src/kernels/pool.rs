@@ -217,7 +217,7 @@ pub fn avg_pool_backward(g: &PoolGeometry, dout: &[f32], dx: &mut [f32]) {
 /// per pixel, `out` has `c / k`; `argmax` gets the winning input index.
 pub fn depthwise_max_forward(x: &[f32], c: usize, k: usize, out: &mut [f32], argmax: &mut [u32]) {
     assert!(
-        k > 0 && c % k == 0,
+        k > 0 && c.is_multiple_of(k),
         "depthwise pool: {c} channels not divisible by {k}"
     );
     let pixels = x.len() / c;

@@ -1,0 +1,375 @@
+//! Benchmark of the lecture's Fashion-MNIST CNN on this machine's CPU.
+//!
+//! ```text
+//! cargo run --release -p cnnkit --example bench              # full run (< 2 minutes)
+//! cargo run --release -p cnnkit --example bench -- --quick   # smoke run for CI
+//! cargo run --release -p cnnkit --example bench -- --steps 2000
+//! ```
+//!
+//! Prints: the machine's FMA peak and a large GEMM for reference; forward and backward
+//! time of every layer at batch 32; training images/s at batch 32 and 128 (with GFLOP/s
+//! and the fraction of the FMA peak); inference images/s at batch 256; peak resident
+//! memory. Compare with PyTorch and Keras in the same run with
+//! `../shared/bench/anchor_bench.py` (see the README).
+
+use std::time::Instant;
+
+use cnnkit::arith::Padding;
+use cnnkit::kernels::conv::{self, ConvGeometry};
+use cnnkit::kernels::matmul::{matmul, MatRef};
+use cnnkit::kernels::pool::{self, PoolGeometry};
+use cnnkit::model::LectureCnn;
+use cnnkit::prelude::*;
+use ndarray::Array4;
+use rand::{Rng, SeedableRng};
+
+struct Args {
+    quick: bool,
+    steps: usize,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        quick: false,
+        steps: 1000,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--quick" => {
+                a.quick = true;
+                a.steps = 20;
+            }
+            "--steps" => a.steps = it.next().and_then(|s| s.parse().ok()).expect("--steps N"),
+            other => panic!("unknown argument {other}; use --quick or --steps N"),
+        }
+    }
+    a
+}
+
+/// Best of `reps` timings of `f`, in seconds.
+fn best_of(reps: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// FMA throughput of one core with 12 independent AVX-512 (or AVX2) accumulator chains.
+#[cfg(target_arch = "x86_64")]
+fn fma_gflops_one_thread() -> (f64, &'static str) {
+    use std::arch::x86_64::*;
+    const ITERS: usize = 20_000_000;
+    #[target_feature(enable = "avx512f")]
+    unsafe fn avx512() -> f32 {
+        let a = _mm512_set1_ps(0.999_999);
+        let b = _mm512_set1_ps(1e-7);
+        let mut acc = [_mm512_set1_ps(1.0); 12];
+        for _ in 0..ITERS {
+            for v in acc.iter_mut() {
+                *v = _mm512_fmadd_ps(*v, a, b);
+            }
+        }
+        acc.iter().map(|v| _mm512_reduce_add_ps(*v)).sum()
+    }
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn avx2() -> f32 {
+        let a = _mm256_set1_ps(0.999_999);
+        let b = _mm256_set1_ps(1e-7);
+        let mut acc = [_mm256_set1_ps(1.0); 12];
+        for _ in 0..ITERS {
+            for v in acc.iter_mut() {
+                *v = _mm256_fmadd_ps(*v, a, b);
+            }
+        }
+        let mut out = [0.0f32; 8];
+        let mut s = 0.0;
+        for v in acc {
+            _mm256_storeu_ps(out.as_mut_ptr(), v);
+            s += out.iter().sum::<f32>();
+        }
+        s
+    }
+    let (lanes, name) = if is_x86_feature_detected!("avx512f") {
+        (16.0, "AVX-512")
+    } else if is_x86_feature_detected!("fma") {
+        (8.0, "AVX2+FMA")
+    } else {
+        return (0.0, "no FMA");
+    };
+    let t = Instant::now();
+    // SAFETY: the feature was detected above.
+    let sink = unsafe {
+        if lanes == 16.0 {
+            avx512()
+        } else {
+            avx2()
+        }
+    };
+    let dt = t.elapsed().as_secs_f64();
+    std::hint::black_box(sink);
+    (ITERS as f64 * 12.0 * lanes * 2.0 / dt / 1e9, name)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn fma_gflops_one_thread() -> (f64, &'static str) {
+    (0.0, "not measured on this architecture")
+}
+
+fn fma_peak() -> (f64, &'static str) {
+    use rayon::prelude::*;
+    let threads = rayon::current_num_threads();
+    let results: Vec<(f64, &'static str)> = (0..threads)
+        .into_par_iter()
+        .map(|_| fma_gflops_one_thread())
+        .collect();
+    (results.iter().map(|r| r.0).sum(), results[0].1)
+}
+
+fn random(n: usize, seed: u64) -> Vec<f32> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    (0..n).map(|_| rng.gen_range(-1.0f32..1.0)).collect()
+}
+
+/// One layer of the lecture's model for the per-layer table.
+enum Layer {
+    Conv { name: &'static str, g: ConvGeometry },
+    Pool { name: &'static str, g: PoolGeometry },
+}
+
+fn lecture_layers(batch: usize) -> Vec<Layer> {
+    let conv = |name, hw, c, o, k| Layer::Conv {
+        name,
+        g: ConvGeometry::new(batch, (hw, hw, c), o, (k, k), (1, 1), Padding::Same).unwrap(),
+    };
+    let pool = |name, hw, c| Layer::Pool {
+        name,
+        g: PoolGeometry::new(batch, (hw, hw, c), (2, 2), (2, 2), Padding::Valid).unwrap(),
+    };
+    vec![
+        conv("conv2d   28x28x1->64 k7", 28, 1, 64, 7),
+        pool("max_pool 28x28x64", 28, 64),
+        conv("conv2d_1 14x14x64->128", 14, 64, 128, 3),
+        conv("conv2d_2 14x14x128->128", 14, 128, 128, 3),
+        pool("max_pool 14x14x128", 14, 128),
+        conv("conv2d_3 7x7x128->256", 7, 128, 256, 3),
+        conv("conv2d_4 7x7x256->256", 7, 256, 256, 3),
+        pool("max_pool 7x7x256", 7, 256),
+    ]
+}
+
+/// Forward FLOPs of one image through the whole model (convolutions and dense layers).
+fn forward_flops_per_image() -> f64 {
+    let convs: f64 = lecture_layers(1)
+        .iter()
+        .map(|l| match l {
+            Layer::Conv { g, .. } => g.forward_flops(),
+            Layer::Pool { .. } => 0.0,
+        })
+        .sum();
+    convs + 2.0 * (2304.0 * 128.0 + 128.0 * 64.0 + 64.0 * 10.0)
+}
+
+fn per_layer_table(batch: usize, reps: usize) {
+    println!("\n[layers] batch {batch}, best of {reps}: forward and backward (input, weight and bias gradients)");
+    println!(
+        "  {:<26}{:>10}{:>10}{:>10}{:>10}",
+        "layer", "fwd ms", "GFLOP/s", "bwd ms", "GFLOP/s"
+    );
+    let (mut total_f, mut total_b) = (0.0, 0.0);
+    for layer in lecture_layers(batch) {
+        match layer {
+            Layer::Conv { name, g } => {
+                let x = random(g.input_len(), 1);
+                let w = random(g.weight_len(), 2);
+                let b = random(g.out_c, 3);
+                let mut out = vec![0.0; g.output_len()];
+                let tf = best_of(reps, || {
+                    conv::conv2d_forward(&g, &x, &w, &b, true, &mut out);
+                });
+                let mut dx = vec![0.0; g.input_len()];
+                let mut dw = vec![0.0; g.weight_len()];
+                let mut db = vec![0.0; g.out_c];
+                let tb = best_of(reps, || {
+                    let saved = conv::conv2d_forward(&g, &x, &w, &b, true, &mut out);
+                    let mut dout = out.clone();
+                    let t = Instant::now();
+                    conv::conv2d_backward(
+                        &g,
+                        &x,
+                        &w,
+                        &out,
+                        true,
+                        saved,
+                        &mut dout,
+                        Some(&mut dx),
+                        &mut dw,
+                        &mut db,
+                    );
+                    std::hint::black_box(t);
+                }) - tf;
+                let flops = g.forward_flops();
+                println!(
+                    "  {name:<26}{:>10.2}{:>10.0}{:>10.2}{:>10.0}",
+                    tf * 1e3,
+                    flops / tf / 1e9,
+                    tb * 1e3,
+                    2.0 * flops / tb / 1e9
+                );
+                total_f += tf;
+                total_b += tb;
+            }
+            Layer::Pool { name, g } => {
+                let x = random(g.input_len(), 4);
+                let mut out = vec![0.0; g.output_len()];
+                let mut arg = vec![0u32; g.output_len()];
+                let tf = best_of(reps, || pool::max_pool_forward(&g, &x, &mut out, &mut arg));
+                let mut dx = vec![0.0; g.input_len()];
+                let tb = best_of(reps, || pool::max_pool_backward(&g, &arg, &out, &mut dx));
+                println!(
+                    "  {name:<26}{:>10.2}{:>10}{:>10.2}{:>10}",
+                    tf * 1e3,
+                    "-",
+                    tb * 1e3,
+                    "-"
+                );
+                total_f += tf;
+                total_b += tb;
+            }
+        }
+    }
+    println!(
+        "  {:<26}{:>10.2}{:>10}{:>10.2}",
+        "conv+pool total",
+        total_f * 1e3,
+        "",
+        total_b * 1e3
+    );
+}
+
+fn data(n: usize) -> (Dataset<1>, &'static str) {
+    if let Ok(fm) = cnnkit::data::FashionMnist::load() {
+        let n = n.min(fm.train.len());
+        let images =
+            Array4::from_shape_vec((n, 28, 28, 1), fm.train.images_f32()[..n * 784].to_vec())
+                .unwrap();
+        let labels = fm.train.labels[..n].to_vec();
+        return (Dataset::new(images, labels).unwrap(), "real Fashion-MNIST");
+    }
+    let images = Array4::from_shape_vec(
+        (n, 28, 28, 1),
+        random(n * 784, 9).iter().map(|v| v.abs()).collect(),
+    )
+    .unwrap();
+    let labels = (0..n).map(|i| (i % 10) as u8).collect();
+    (
+        Dataset::new(images, labels).unwrap(),
+        "synthetic (Fashion-MNIST not found)",
+    )
+}
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn train_speed(data: &Dataset<1>, batch: usize, steps: usize, peak: f64) -> f64 {
+    let dev = Cpu::seed_from_u64(0);
+    let mut model = dev.build_module::<LectureCnn, f32>();
+    let warm = FitConfig {
+        epochs: 1,
+        batch_size: batch,
+        verbose: false,
+        max_batches: Some(3),
+        ..Default::default()
+    };
+    fit(&mut model, data, None, &warm).unwrap();
+    let per_epoch = data.len() / batch;
+    let epochs = steps.div_ceil(per_epoch);
+    let t = Instant::now();
+    let mut done = 0;
+    for e in 0..epochs {
+        let cfg = FitConfig {
+            epochs: 1,
+            batch_size: batch,
+            verbose: false,
+            seed: e as u64,
+            max_batches: Some((steps - done).min(per_epoch)),
+            ..Default::default()
+        };
+        fit(&mut model, data, None, &cfg).unwrap();
+        done += (steps - done).min(per_epoch);
+    }
+    let dt = t.elapsed().as_secs_f64();
+    let ips = (steps * batch) as f64 / dt;
+    let gflops = ips * 3.0 * forward_flops_per_image() / 1e9;
+    println!(
+        "[train] batch {batch:>3}: {steps} steps in {dt:.1}s: {ips:.1} images/s, {gflops:.0} GFLOP/s = {:.0}% of the FMA peak",
+        100.0 * gflops / peak
+    );
+    ips
+}
+
+fn main() {
+    let a = args();
+    let threads = rayon::current_num_threads();
+    println!("cnnkit benchmark: the lecture's Fashion-MNIST CNN (1,413,834 parameters), fp32, CPU");
+    let (peak, isa) = fma_peak();
+    println!("[machine] {threads} threads; FMA peak {peak:.0} GFLOP/s ({isa}, measured)");
+    let n = 1024;
+    let (ma, mb) = (random(n * n, 5), random(n * n, 6));
+    let mut mc = vec![0.0; n * n];
+    let tg = best_of(3, || {
+        matmul(
+            &mut mc,
+            MatRef::row_major(&ma, n, n),
+            MatRef::row_major(&mb, n, n),
+            false,
+        )
+    });
+    let gg = 2.0 * (n * n * n) as f64 / tg / 1e9;
+    println!(
+        "[machine] gemm 1024^3: {gg:.0} GFLOP/s ({:.0}% of the FMA peak)",
+        100.0 * gg / peak
+    );
+    let fpi = forward_flops_per_image();
+    println!(
+        "[model] {:.3} GFLOP per image forward, {:.3} per training image (x3)",
+        fpi / 1e9,
+        3.0 * fpi / 1e9
+    );
+
+    per_layer_table(32, if a.quick { 2 } else { 5 });
+
+    let (train, source) = data(if a.quick { 2048 } else { 12_800 });
+    println!("\n[data] {source}, {} training images", train.len());
+    train_speed(&train, 32, a.steps, peak);
+
+    let test = train.slice(0..train.len().min(if a.quick { 1024 } else { 10_000 }));
+    let model = Cpu::seed_from_u64(1).build_module::<LectureCnn, f32>();
+    let _ = predict(&model, &test.slice(0..256)).unwrap();
+    let t = Instant::now();
+    let _ = predict(&model, &test).unwrap();
+    let dt = t.elapsed().as_secs_f64();
+    println!(
+        "[predict] batch 256: {} images in {dt:.2}s: {:.1} images/s",
+        test.len(),
+        test.len() as f64 / dt
+    );
+
+    let steps128 = if a.quick { 5 } else { (a.steps / 8).max(30) };
+    train_speed(&train, 128, steps128, peak);
+    println!(
+        "[memory] peak resident memory: {:.0} MB (after training at batch 128)",
+        peak_rss_mb()
+    );
+}

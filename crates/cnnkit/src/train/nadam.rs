@@ -1,0 +1,180 @@
+//! Nadam (Adam with Nesterov momentum), with Keras' formulas and defaults.
+
+use dfdx::nn::tensor_collection::{
+    RecursiveWalker, TensorCollection, TensorOptions, TensorVisitor, ViewTensorMut,
+};
+use dfdx::optim::{Optimizer, OptimizerUpdateError, UnusedTensors};
+use dfdx::prelude::*;
+use rayon::prelude::*;
+
+/// The Nadam optimizer as Keras implements it (`keras.optimizers.Nadam`), usable like
+/// dfdx's own optimizers (`opt.update(&mut model, &grads)`).
+///
+/// With `g` the gradient, `t` the step, `mu_t = beta1 * (1 - 0.5 * 0.96^(0.004 t))` and
+/// `prod_t = mu_1 * ... * mu_t`:
+/// ```text
+/// m = beta1 m + (1 - beta1) g          v = beta2 v + (1 - beta2) g^2
+/// m_hat = mu_{t+1} m / (1 - prod_{t+1}) + (1 - mu_t) g / (1 - prod_t)
+/// v_hat = v / (1 - beta2^t)
+/// w -= lr * m_hat / (sqrt(v_hat) + eps)
+/// ```
+/// Keras defaults: `lr = 0.001`, `beta1 = 0.9`, `beta2 = 0.999`, `eps = 1e-7`.
+///
+/// ```
+/// use cnnkit::prelude::*;
+/// use cnnkit::train::Nadam;
+/// use dfdx::optim::Optimizer;
+/// let dev = Cpu::default();
+/// let mut w: Tensor<Rank1<2>, f32, Cpu> = dev.tensor([1.0, -1.0]);
+/// let mut opt = Nadam::new(0.1);
+/// for _ in 0..100 {
+///     let grads = w.leaky_trace().square().sum().backward();
+///     opt.update(&mut w, &grads).unwrap();
+/// }
+/// assert!(w.as_vec().iter().all(|v| v.abs() < 0.1), "{:?}", w.as_vec());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Nadam {
+    /// Learning rate.
+    pub lr: f32,
+    /// Decay of the first moment.
+    pub beta1: f32,
+    /// Decay of the second moment.
+    pub beta2: f32,
+    /// Added to the denominator for stability.
+    pub eps: f32,
+    t: u32,
+    u_product: f64,
+    moments: Vec<(Vec<f32>, Vec<f32>)>,
+}
+
+impl Nadam {
+    /// Nadam with learning rate `lr` and Keras' other defaults.
+    pub fn new(lr: f32) -> Self {
+        Nadam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-7,
+            t: 0,
+            u_product: 1.0,
+            moments: Vec::new(),
+        }
+    }
+}
+
+impl Default for Nadam {
+    fn default() -> Self {
+        Nadam::new(0.001)
+    }
+}
+
+/// The coefficients of one step, shared by every parameter.
+#[derive(Clone, Copy)]
+struct Step {
+    lr: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    /// Weight of the momentum term in m_hat.
+    c_m: f32,
+    /// Weight of the gradient term in m_hat.
+    c_g: f32,
+    /// 1 / (1 - beta2^t).
+    c_v: f32,
+}
+
+struct Visitor<'a> {
+    opt: &'a mut Nadam,
+    step: Step,
+    grads: &'a Gradients<f32, Cpu>,
+    index: usize,
+    buf: Vec<f32>,
+    grad: Vec<f32>,
+}
+
+impl TensorVisitor<f32, Cpu> for Visitor<'_> {
+    type Viewer = ViewTensorMut;
+    type Err = CpuError;
+    type E2 = f32;
+    type D2 = Cpu;
+
+    fn visit<S: Shape>(
+        &mut self,
+        opts: TensorOptions<S, f32, Cpu>,
+        p: &mut Tensor<S, f32, Cpu>,
+    ) -> Result<Option<Tensor<S, f32, Cpu>>, CpuError> {
+        if !opts.do_gradient_update {
+            return Ok(None);
+        }
+        let n = p.shape().num_elements();
+        if self.opt.moments.len() <= self.index {
+            self.opt.moments.push((vec![0.0; n], vec![0.0; n]));
+        }
+        let (m, v) = &mut self.opt.moments[self.index];
+        self.index += 1;
+        // The gradient, in the parameter's layout (parameters are contiguous).
+        self.grad.resize(n, 0.0);
+        self.grads.get(&*p).copy_into(&mut self.grad);
+        self.buf.resize(n, 0.0);
+        p.copy_into(&mut self.buf);
+        let s = self.step;
+        self.buf
+            .par_chunks_mut(4096)
+            .zip(self.grad.par_chunks(4096))
+            .zip(m.par_chunks_mut(4096).zip(v.par_chunks_mut(4096)))
+            .for_each(|((w, g), (m, v))| {
+                for i in 0..w.len() {
+                    let gi = g[i];
+                    m[i] = s.beta1 * m[i] + (1.0 - s.beta1) * gi;
+                    v[i] = s.beta2 * v[i] + (1.0 - s.beta2) * gi * gi;
+                    let m_hat = s.c_m * m[i] + s.c_g * gi;
+                    let v_hat = v[i] * s.c_v;
+                    w[i] -= s.lr * m_hat / (v_hat.sqrt() + s.eps);
+                }
+            });
+        p.copy_from(&self.buf);
+        Ok(None)
+    }
+}
+
+impl<M: TensorCollection<f32, Cpu>> Optimizer<M, Cpu, f32> for Nadam {
+    fn update(
+        &mut self,
+        module: &mut M,
+        gradients: &Gradients<f32, Cpu>,
+    ) -> Result<(), OptimizerUpdateError<CpuError>> {
+        self.t += 1;
+        let t = self.t as f64;
+        let beta1 = self.beta1 as f64;
+        let u_t = beta1 * (1.0 - 0.5 * 0.96f64.powf(t * 0.004));
+        let u_t1 = beta1 * (1.0 - 0.5 * 0.96f64.powf((t + 1.0) * 0.004));
+        let u_product_t = self.u_product * u_t;
+        let u_product_t1 = u_product_t * u_t1;
+        self.u_product = u_product_t;
+        let step = Step {
+            lr: self.lr,
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
+            c_m: (u_t1 / (1.0 - u_product_t1)) as f32,
+            c_g: ((1.0 - u_t) / (1.0 - u_product_t)) as f32,
+            c_v: (1.0 / (1.0 - (self.beta2 as f64).powf(t))) as f32,
+        };
+        let mut visitor = Visitor {
+            opt: self,
+            step,
+            grads: gradients,
+            index: 0,
+            buf: Vec::new(),
+            grad: Vec::new(),
+        };
+        M::iter_tensors(&mut RecursiveWalker {
+            m: module,
+            f: &mut visitor,
+        })
+        .map_err(OptimizerUpdateError::DeviceError)?;
+        let unused = UnusedTensors::default();
+        unused.into()
+    }
+}
