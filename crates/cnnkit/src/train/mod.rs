@@ -142,6 +142,31 @@ impl<const C: usize> Dataset<C> {
     }
 }
 
+impl TryFrom<&crate::data::Split> for Dataset<1> {
+    type Error = Error;
+
+    /// Fashion-MNIST images scaled to `0..1` as `(n, 28, 28, 1)`, like the lecture's
+    /// `X_train = X_train_full / 255.` with a channel axis added.
+    ///
+    /// ```
+    /// use cnnkit::prelude::*;
+    /// let split = cnnkit::data::Split::new(vec![255; 2 * 784], vec![3, 7]).unwrap();
+    /// let data = Dataset::try_from(&split).unwrap();
+    /// assert_eq!(data.images.dim(), (2, 28, 28, 1));
+    /// assert_eq!(data.images[[1, 5, 5, 0]], 1.0);
+    /// ```
+    fn try_from(split: &crate::data::Split) -> Result<Self> {
+        let n = split.len();
+        let images = Array4::from_shape_vec((n, 28, 28, 1), split.images_f32()).map_err(|_| {
+            Error::invalid(
+                "Fashion-MNIST split",
+                format!("{} pixels for {n} images of 28x28", split.images.len()),
+            )
+        })?;
+        Dataset::new(images, split.labels.clone())
+    }
+}
+
 /// Which optimizer [`fit`] uses.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum OptimizerKind {
