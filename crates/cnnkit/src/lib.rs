@@ -7,8 +7,19 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`data`] | Fashion-MNIST loading (cache, download, checksums) and the sample photos |
+//! | [`arith`] | output sizes, padding, parameter counts, memory, receptive fields |
+//! | [`kernels`] | the numeric kernels (im2col + GEMM convolution, pooling) on `f32` slices |
+//! | [`ops`] | differentiable convolution and pooling on dfdx tensors |
+//! | [`layers`] | Keras-like layers: `Conv2D`, `MaxPool2D`, `Dense`, ... |
+//! | [`model`] | `summary()` and the lecture's model |
+//! | [`train`] | `fit`, `evaluate`, `predict`, `History`, Nadam |
+//! | [`checkpoint`] | saving and loading weights |
+//! | [`plot`] | charts (SVG), images (PNG), tables, shown inline in evcxr and savable |
+//! | [`figures`] | the lecture's book figures, redrawn by code |
 //! | [`quick`] | quick mode (`CNNKIT_QUICK=1`) for CI |
 //! | [`error`] | the one error type |
+//!
+//! Notebooks start with `use cnnkit::prelude::*;`.
 #![warn(missing_docs)]
 
 pub mod arith;
@@ -16,8 +27,10 @@ pub mod checkpoint;
 pub mod data;
 pub mod error;
 pub mod figures;
+pub mod inspect;
 pub mod kernels;
 pub mod layers;
+pub mod metrics;
 pub mod model;
 pub mod ops;
 pub mod plot;
@@ -31,6 +44,9 @@ pub use error::{Error, Result};
 pub mod prelude {
     pub use dfdx::prelude::*;
 
+    pub use crate::data::{class_name, FashionMnist, CLASS_NAMES_EN, CLASS_NAMES_KO};
+    pub use crate::{arith, checkpoint, data, figures, plot, quick};
+
     pub use crate::arith::Padding;
     pub use crate::layers::{
         AvgPool2D, Conv2D, Dense, DepthwiseMaxPool2D, Flatten, GlobalAvgPool2D, Identity,
@@ -43,5 +59,6 @@ pub mod prelude {
     pub use crate::train::{
         evaluate, fit, predict, predict_classes, Dataset, FitConfig, History, OptimizerKind,
     };
+    pub use crate::{inspect, metrics};
     pub use crate::{Error, Result};
 }

@@ -115,18 +115,20 @@ pub fn max_pool_forward(g: &PoolGeometry, x: &[f32], out: &mut [f32], argmax: &m
                             let v = &img[base..base + c];
                             if first {
                                 best.copy_from_slice(v);
-                                for (ch, i) in idx.iter_mut().enumerate() {
-                                    *i = (base + ch) as u32;
+                                for (i, n) in idx.iter_mut().zip(base as u32..) {
+                                    *i = n;
                                 }
                                 first = false;
                                 continue;
                             }
-                            for ch in 0..c {
-                                // `>` keeps the first maximum, as TensorFlow does.
-                                if v[ch] > best[ch] {
-                                    best[ch] = v[ch];
-                                    idx[ch] = (base + ch) as u32;
-                                }
+                            // Branch-free so that the loop vectorises; `>` keeps the
+                            // first maximum, as TensorFlow does.
+                            for ((b, i), (&val, n)) in
+                                best.iter_mut().zip(idx.iter_mut()).zip(v.iter().zip(base as u32..))
+                            {
+                                let take = val > *b;
+                                *b = if take { val } else { *b };
+                                *i = if take { n } else { *i };
                             }
                         }
                     }
