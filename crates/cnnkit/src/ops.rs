@@ -30,6 +30,48 @@ pub type ImageBatch<B, H, W, const C: usize, T = NoneTape> =
 /// A tensor together with a copy of its elements.
 type WithData<S, T> = (Tensor<S, f32, Cpu, T>, Vec<f32>);
 
+thread_local! {
+    static INPUT_NEEDS_NO_GRADIENT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, a forward pass on a batch of input data, telling the first op of this crate
+/// that runs inside it that its input needs no gradient.
+///
+/// A gradient tape has to start at the input batch, so without this the first
+/// convolution would also compute the gradient with respect to the images, which nobody
+/// uses (for the lecture's model, a 25,088 x 64 by 64 x 49 product and its scatter, every
+/// step). [`crate::train::fit`] wraps its forward passes in this. It is correct for any
+/// model built from this crate's layers: whatever runs before the first of our ops
+/// (dfdx's `ReLU`, `Dropout`) has no parameters.
+///
+/// ```
+/// use cnnkit::prelude::*;
+/// use cnnkit::ops::without_input_gradient;
+/// let dev = Cpu::default();
+/// let model = dev.build_module::<Conv2D<1, 2, 3, 1, Same, Relu>, f32>();
+/// let x: Images<1> = dev.ones_like(&(1, 4, 4, Const::<1>));
+/// let y = without_input_gradient(|| model.forward(x.leaky_trace()));
+/// let grads = y.sum().backward();
+/// assert!(grads.get(&model.weight).as_vec().iter().any(|g| *g != 0.0));
+/// ```
+pub fn without_input_gradient<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            INPUT_NEEDS_NO_GRADIENT.with(|c| c.set(false));
+        }
+    }
+    INPUT_NEEDS_NO_GRADIENT.with(|c| c.set(true));
+    let _reset = Reset;
+    f()
+}
+
+/// Whether the op being recorded must compute its input's gradient (consumes the flag set
+/// by [`without_input_gradient`]).
+fn input_needs_gradient() -> bool {
+    !INPUT_NEEDS_NO_GRADIENT.with(|c| c.replace(false))
+}
+
 /// Copies a tensor's elements, in logical order, into a new `Vec`.
 ///
 /// Makes the tensor contiguous first (a no-op for tensors our ops produce), because a
@@ -71,9 +113,10 @@ fn record_unary<S: Shape, S2: Shape, T: Tape<f32, Cpu>>(
     out_shape: S2,
     backward: impl FnOnce(&[f32], &mut [f32]) + 'static,
 ) -> Result<Tensor<S2, f32, Cpu, T>> {
+    let needs_gradient = input_needs_gradient();
     let (x, mut tape) = x.split_tape();
     let out = x.device().try_tensor_from_vec(out, out_shape)?;
-    if T::OWNS_TAPE {
+    if T::OWNS_TAPE && needs_gradient {
         let x_ghost = x.ghost();
         let out_ghost = out.ghost();
         tape.add_backward_op(move |grads| {
@@ -139,6 +182,7 @@ pub fn conv2d<
         (stride, stride),
         padding,
     )?;
+    let needs_dx = input_needs_gradient();
     let (x, xs) = read(x)?;
     let ws = read_param(weight)?;
     let bs = read_param(bias)?;
@@ -158,7 +202,7 @@ pub fn conv2d<
     let (x_ghost, w_ghost, b_ghost, y_ghost) = (x.ghost(), weight.ghost(), bias.ghost(), y.ghost());
     tape.add_backward_op(move |grads| {
         let mut dout = take_grad!(grads, y_ghost);
-        let mut dx = take_grad!(grads, x_ghost);
+        let mut dx = if needs_dx { take_grad!(grads, x_ghost) } else { Vec::new() };
         let mut dw = take_grad!(grads, w_ghost);
         let mut db = take_grad!(grads, b_ghost);
         conv::conv2d_backward(
@@ -169,11 +213,13 @@ pub fn conv2d<
             relu,
             saved,
             &mut dout,
-            Some(&mut dx),
+            needs_dx.then_some(&mut dx[..]),
             &mut dw,
             &mut db,
         );
-        put_grad!(grads, x_ghost, dx);
+        if needs_dx {
+            put_grad!(grads, x_ghost, dx);
+        }
         put_grad!(grads, w_ghost, dw);
         put_grad!(grads, b_ghost, db);
         put_grad!(grads, y_ghost, dout);

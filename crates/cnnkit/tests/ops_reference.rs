@@ -429,3 +429,32 @@ fn flatten_keeps_keras_order_and_passes_gradients() {
     let grads = (y * 2.0).sum().backward();
     assert_eq!(grads.get(&x).as_vec(), vec![2.0; 24]);
 }
+
+#[test]
+fn skipping_the_input_gradient_leaves_parameter_gradients_unchanged() {
+    type M = (
+        Conv2D<2, 3, 3, 1, Same, Relu>,
+        MaxPool2D<2>,
+        Conv2D<3, 4, 3, 2, Valid, Relu>,
+    );
+    let dev = Cpu::seed_from_u64(11);
+    let model = dev.build_module::<M, f32>();
+    let mut rng = StdRng::seed_from_u64(11);
+    let x = images::<2>(&dev, random_vec(&mut rng, 2 * 8 * 8 * 2), 2, 8, 8);
+    let full = model.forward(x.leaky_trace()).sum().backward();
+    let skipped = cnnkit::ops::without_input_gradient(|| model.forward(x.leaky_trace()))
+        .sum()
+        .backward();
+    assert_eq!(
+        full.get(&model.0.weight).as_vec(),
+        skipped.get(&model.0.weight).as_vec()
+    );
+    assert_eq!(
+        full.get(&model.2.weight).as_vec(),
+        skipped.get(&model.2.weight).as_vec()
+    );
+    assert!(
+        full.get(&x).as_vec().iter().any(|g| *g != 0.0),
+        "the input gradient exists without the flag"
+    );
+}

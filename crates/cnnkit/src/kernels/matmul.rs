@@ -80,6 +80,75 @@ impl<'a> MatRef<'a> {
 /// ```
 pub fn matmul(dst: &mut [f32], lhs: MatRef<'_>, rhs: MatRef<'_>, accumulate: bool) {
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
+    let threads = rayon::current_num_threads();
+    // gemm parallelises over blocks of the output. A small output with a long inner
+    // dimension (the weight gradient of a first layer: 49 x 64 outputs, 25,088 terms
+    // each) would then run on one thread, so split the inner dimension instead and add
+    // the partial products.
+    if threads > 1 && m * n <= SPLIT_K_MAX_OUTPUT && k >= SPLIT_K_MIN_INNER {
+        return matmul_split_k(dst, lhs, rhs, accumulate, threads);
+    }
+    gemm_call(dst, lhs, rhs, accumulate, gemm::Parallelism::Rayon(0));
+}
+
+/// Outputs up to this many elements use [`matmul_split_k`] ...
+const SPLIT_K_MAX_OUTPUT: usize = 32 * 1024;
+/// ... when the inner dimension is at least this long.
+const SPLIT_K_MIN_INNER: usize = 4096;
+
+/// `dst (+)= lhs * rhs` with the inner dimension split into `parts` products computed in
+/// parallel, each on one thread, then summed.
+fn matmul_split_k(
+    dst: &mut [f32],
+    lhs: MatRef<'_>,
+    rhs: MatRef<'_>,
+    accumulate: bool,
+    parts: usize,
+) {
+    use rayon::prelude::*;
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
+    let chunk = k.div_ceil(parts);
+    let partials: Vec<Vec<f32>> = (0..parts)
+        .into_par_iter()
+        .map(|p| {
+            let (k0, k1) = (p * chunk, ((p + 1) * chunk).min(k));
+            let mut out = vec![0.0f32; m * n];
+            if k1 > k0 {
+                let l = MatRef {
+                    data: &lhs.data[k0 * lhs.col_stride..],
+                    cols: k1 - k0,
+                    ..lhs
+                };
+                let r = MatRef {
+                    data: &rhs.data[k0 * rhs.row_stride..],
+                    rows: k1 - k0,
+                    ..rhs
+                };
+                gemm_call(&mut out, l, r, false, gemm::Parallelism::None);
+            }
+            out
+        })
+        .collect();
+    let dst = &mut dst[..m * n];
+    if !accumulate {
+        dst.fill(0.0);
+    }
+    for part in &partials {
+        for (d, v) in dst.iter_mut().zip(part) {
+            *d += v;
+        }
+    }
+}
+
+/// One call of the `gemm` crate, after checking every bound.
+fn gemm_call(
+    dst: &mut [f32],
+    lhs: MatRef<'_>,
+    rhs: MatRef<'_>,
+    accumulate: bool,
+    par: gemm::Parallelism,
+) {
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
     assert_eq!(
         rhs.rows, k,
         "matmul: inner dimensions differ ({m}x{k} times {}x{n})",
@@ -120,7 +189,59 @@ pub fn matmul(dst: &mut [f32], lhs: MatRef<'_>, rhs: MatRef<'_>, accumulate: boo
             false,
             false,
             false,
-            gemm::Parallelism::Rayon(0),
+            par,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: MatRef<'_>, b: MatRef<'_>) -> Vec<f64> {
+        let mut c = vec![0.0f64; a.rows * b.cols];
+        for i in 0..a.rows {
+            for j in 0..b.cols {
+                for k in 0..a.cols {
+                    c[i * b.cols + j] += a.data[i * a.row_stride + k * a.col_stride] as f64
+                        * b.data[k * b.row_stride + j * b.col_stride] as f64;
+                }
+            }
+        }
+        c
+    }
+
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        (0..n)
+            .map(|i| {
+                ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) % 1000) as f32 / 500.0
+                    - 1.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn split_k_and_plain_paths_agree_with_a_naive_product() {
+        // (m, k, n): the second case takes the split-k path (small output, long inner dim).
+        for (m, k, n) in [(33, 70, 17), (7, 5000, 5), (49, 9000, 64)] {
+            let a = values(m * k, 1);
+            let b = values(k * n, 2);
+            // lhs given transposed (col-major view), as the weight gradient does.
+            let at: Vec<f32> = (0..k * m).map(|idx| a[(idx % m) * k + idx / m]).collect();
+            let lhs = MatRef::row_major(&at, k, m).t();
+            let rhs = MatRef::row_major(&b, k, n);
+            let expected = naive(lhs, rhs);
+            for accumulate in [false, true] {
+                let mut c = vec![1.0f32; m * n];
+                matmul(&mut c, lhs, rhs, accumulate);
+                for (got, want) in c.iter().zip(&expected) {
+                    let want = want + if accumulate { 1.0 } else { 0.0 };
+                    assert!(
+                        (*got as f64 - want).abs() < 1e-3 * (1.0 + want.abs()),
+                        "m={m} k={k} n={n}: {got} vs {want}"
+                    );
+                }
+            }
+        }
     }
 }

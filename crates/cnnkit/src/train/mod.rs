@@ -388,15 +388,17 @@ pub fn fit<M: Classifier<C, N>, const C: usize, const N: usize>(
         for (step, idx) in order.chunks(cfg.batch_size).take(steps).enumerate() {
             let x = train.batch(&dev, idx)?;
             let y = train.targets::<N>(&dev, idx)?;
-            let logits = model.try_forward_mut(x.traced(grads))?;
+            let logits =
+                crate::ops::without_input_gradient(|| model.try_forward_mut(x.traced(grads)))?;
             let values = logits.with_empty_tape().as_vec();
             let loss = cross_entropy_with_logits_loss(logits, y);
             grads = loss.backward();
             match cfg.optimizer {
-                OptimizerKind::Nadam => nadam.update(model, &grads),
-                OptimizerKind::Adam => adam.update(model, &grads),
+                OptimizerKind::Nadam => nadam.step(model, &mut grads)?,
+                OptimizerKind::Adam => adam
+                    .update(model, &grads)
+                    .map_err(|e| Error::invalid("optimizer step", e.to_string()))?,
             }
-            .map_err(|e| Error::invalid("optimizer step", e.to_string()))?;
             model.try_zero_grads(&mut grads)?;
             let (l, c) = batch_metrics(&values, N, idx.iter().map(|&i| train.labels[i]));
             loss_sum += l;

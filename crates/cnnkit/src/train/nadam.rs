@@ -3,7 +3,7 @@
 use dfdx::nn::tensor_collection::{
     RecursiveWalker, TensorCollection, TensorOptions, TensorVisitor, ViewTensorMut,
 };
-use dfdx::optim::{Optimizer, OptimizerUpdateError, UnusedTensors};
+use dfdx::optim::{Optimizer, OptimizerUpdateError};
 use dfdx::prelude::*;
 use rayon::prelude::*;
 
@@ -87,10 +87,9 @@ struct Step {
 struct Visitor<'a> {
     opt: &'a mut Nadam,
     step: Step,
-    grads: &'a Gradients<f32, Cpu>,
+    grads: &'a mut Gradients<f32, Cpu>,
     index: usize,
     buf: Vec<f32>,
-    grad: Vec<f32>,
 }
 
 impl TensorVisitor<f32, Cpu> for Visitor<'_> {
@@ -113,15 +112,15 @@ impl TensorVisitor<f32, Cpu> for Visitor<'_> {
         }
         let (m, v) = &mut self.opt.moments[self.index];
         self.index += 1;
-        // The gradient, in the parameter's layout (parameters are contiguous).
-        self.grad.resize(n, 0.0);
-        self.grads.get(&*p).copy_into(&mut self.grad);
+        // The gradient buffer, read in place (it has the parameter's layout; parameters
+        // are contiguous). Allocated as zeros for a parameter that received none.
+        let grad: &[f32] = self.grads.get_or_alloc_mut(&*p)?;
         self.buf.resize(n, 0.0);
         p.copy_into(&mut self.buf);
         let s = self.step;
         self.buf
             .par_chunks_mut(4096)
-            .zip(self.grad.par_chunks(4096))
+            .zip(grad.par_chunks(4096))
             .zip(m.par_chunks_mut(4096).zip(v.par_chunks_mut(4096)))
             .for_each(|((w, g), (m, v))| {
                 for i in 0..w.len() {
@@ -139,11 +138,29 @@ impl TensorVisitor<f32, Cpu> for Visitor<'_> {
 }
 
 impl<M: TensorCollection<f32, Cpu>> Optimizer<M, Cpu, f32> for Nadam {
+    /// dfdx's optimizer interface. It receives the gradients read-only, so it works on a
+    /// copy of them; [`Nadam::step`] avoids that copy.
     fn update(
         &mut self,
         module: &mut M,
         gradients: &Gradients<f32, Cpu>,
     ) -> Result<(), OptimizerUpdateError<CpuError>> {
+        self.step(module, &mut gradients.clone())
+            .map_err(OptimizerUpdateError::DeviceError)
+    }
+}
+
+impl Nadam {
+    /// One update of every parameter of `module` from `gradients`, reading the gradient
+    /// buffers in place (a parameter without a gradient gets a zero one).
+    ///
+    /// # Errors
+    /// dfdx's device error if a gradient buffer cannot be allocated.
+    pub fn step<M: TensorCollection<f32, Cpu>>(
+        &mut self,
+        module: &mut M,
+        gradients: &mut Gradients<f32, Cpu>,
+    ) -> Result<(), CpuError> {
         self.t += 1;
         let t = self.t as f64;
         let beta1 = self.beta1 as f64;
@@ -167,14 +184,11 @@ impl<M: TensorCollection<f32, Cpu>> Optimizer<M, Cpu, f32> for Nadam {
             grads: gradients,
             index: 0,
             buf: Vec::new(),
-            grad: Vec::new(),
         };
         M::iter_tensors(&mut RecursiveWalker {
             m: module,
             f: &mut visitor,
-        })
-        .map_err(OptimizerUpdateError::DeviceError)?;
-        let unused = UnusedTensors::default();
-        unused.into()
+        })?;
+        Ok(())
     }
 }
