@@ -253,6 +253,35 @@ impl History {
     pub fn seconds(&self) -> f64 {
         self.epochs.iter().map(|e| e.seconds).sum()
     }
+
+    /// Learning curves of every recorded series (validation dashed), like
+    /// `pd.DataFrame(history.history).plot()` in the lecture.
+    ///
+    /// ```
+    /// use cnnkit::train::{EpochStats, History};
+    /// let e = |loss, accuracy| EpochStats { loss, accuracy, val_loss: Some(loss + 0.1), val_accuracy: Some(accuracy - 0.05), seconds: 1.0 };
+    /// let history = History { epochs: vec![e(0.6, 0.78), e(0.4, 0.86), e(0.3, 0.89)] };
+    /// let svg = history.plot().unwrap();
+    /// assert!(svg.as_str().contains("val_accuracy"));
+    /// ```
+    pub fn plot(&self) -> Result<crate::plot::Svg> {
+        let names = ["loss", "val_loss", "accuracy", "val_accuracy"];
+        let series: Vec<(&str, Vec<f32>)> = names
+            .iter()
+            .map(|n| (*n, self.series(n)))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        let refs: Vec<(&str, &[f32])> = series.iter().map(|(n, v)| (*n, v.as_slice())).collect();
+        crate::plot::learning_curves(&refs, "epoch")
+    }
+
+    /// Displays the learning curves when a notebook cell ends with a `History`.
+    pub fn evcxr_display(&self) {
+        match self.plot() {
+            Ok(svg) => svg.evcxr_display(),
+            Err(e) => println!("{self:?} (no chart: {e})"),
+        }
+    }
 }
 
 /// Loss and accuracy of a model on a data set, from [`evaluate`].

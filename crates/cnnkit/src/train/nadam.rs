@@ -10,7 +10,8 @@ use rayon::prelude::*;
 /// The Nadam optimizer as Keras implements it (`keras.optimizers.Nadam`), usable like
 /// dfdx's own optimizers (`opt.update(&mut model, &grads)`).
 ///
-/// With `g` the gradient, `t` the step, `mu_t = beta1 * (1 - 0.5 * 0.96^(0.004 t))` and
+/// With `g` the gradient, `t` the step, `mu_t = beta1 * (1 - 0.5 * 0.96^t)` (Keras 3; Keras 2
+/// used `0.96^(0.004 t)`) and
 /// `prod_t = mu_1 * ... * mu_t`:
 /// ```text
 /// m = beta1 m + (1 - beta1) g          v = beta2 v + (1 - beta2) g^2
@@ -164,8 +165,8 @@ impl Nadam {
         self.t += 1;
         let t = self.t as f64;
         let beta1 = self.beta1 as f64;
-        let u_t = beta1 * (1.0 - 0.5 * 0.96f64.powf(t * 0.004));
-        let u_t1 = beta1 * (1.0 - 0.5 * 0.96f64.powf((t + 1.0) * 0.004));
+        let u_t = beta1 * (1.0 - 0.5 * 0.96f64.powf(t));
+        let u_t1 = beta1 * (1.0 - 0.5 * 0.96f64.powf(t + 1.0));
         let u_product_t = self.u_product * u_t;
         let u_product_t1 = u_product_t * u_t1;
         self.u_product = u_product_t;
@@ -190,5 +191,42 @@ impl Nadam {
             f: &mut visitor,
         })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reference values from Keras 3.15.1 / TensorFlow 2.21 on this project's machine:
+    /// ```python
+    /// w = tf.Variable([1.0, -0.5, 0.25]); g = tf.constant([0.1, -0.2, 0.3])
+    /// opt = keras.optimizers.Nadam(learning_rate=0.01)
+    /// for t in range(5):
+    ///     opt.apply_gradients([(g * (t + 1), w)]); print(w.numpy())
+    /// ```
+    #[test]
+    fn matches_keras_nadam_step_by_step() {
+        let keras = [
+            [0.989_372_13, -0.489_372_13, 0.239_372_12],
+            [0.979_910_8, -0.479_910_76, 0.229_910_76],
+            [0.970_676_8, -0.470_676_75, 0.220_676_75],
+            [0.961_377_26, -0.461_377_2, 0.211_377_2],
+            [0.951_905_85, -0.451_905_82, 0.201_905_8],
+        ];
+        let dev = Cpu::default();
+        let mut w: Tensor<Rank1<3>, f32, Cpu> = dev.tensor([1.0, -0.5, 0.25]);
+        let mut opt = Nadam::new(0.01);
+        for (t, expected) in keras.iter().enumerate() {
+            let scale = (t + 1) as f32;
+            let g: Tensor<Rank1<3>, f32, Cpu> =
+                dev.tensor([0.1 * scale, -0.2 * scale, 0.3 * scale]);
+            // d/dw of sum(w * g) is g.
+            let mut grads = (w.leaky_trace() * g).sum().backward();
+            opt.step(&mut w, &mut grads).unwrap();
+            for (got, want) in w.as_vec().iter().zip(expected) {
+                assert!((got - want).abs() < 2e-6, "step {}: {got} vs {want}", t + 1);
+            }
+        }
     }
 }
