@@ -458,3 +458,47 @@ fn skipping_the_input_gradient_leaves_parameter_gradients_unchanged() {
         "the input gradient exists without the flag"
     );
 }
+
+/// The fast paths (Winograd for 3x3 `same` layers) at the lecture's layer sizes agree with
+/// the plain loops (forward) and with im2col + col2im (input gradient) to 1e-4 relative.
+#[test]
+fn fast_paths_agree_with_reference_at_lecture_sizes() {
+    use cnnkit::kernels::conv::{col2im_add, ConvGeometry};
+    use cnnkit::kernels::matmul::{matmul, MatRef};
+    use cnnkit::kernels::winograd;
+    let mut rng = StdRng::seed_from_u64(21);
+    for (hw, c, o) in [(14, 64, 128), (14, 128, 128), (7, 128, 256), (7, 256, 256)] {
+        let b = 2;
+        let g = ConvGeometry::new(b, (hw, hw, c), o, (3, 3), (1, 1), Padding::Same).unwrap();
+        assert!(winograd::applies(&g));
+        let x = random_vec(&mut rng, g.input_len());
+        let w = random_vec(&mut rng, g.weight_len());
+        let bias = random_vec(&mut rng, o);
+        let mut out = vec![0.0; g.output_len()];
+        winograd::conv3x3_forward(&g, &x, &w, &bias, false, &mut out);
+        let xa = Array4::from_shape_vec((b, hw, hw, c), x.clone()).unwrap();
+        let wa = Array4::from_shape_vec((3, 3, c, o), w.clone()).unwrap();
+        let expected = ref_conv(&xa, &wa, &bias, 1, true, false);
+        let what = format!("winograd forward {hw}x{hw}x{c}->{o}");
+        assert_close(&out, expected.as_slice().unwrap(), 1e-4, &what);
+
+        let dz = random_vec(&mut rng, g.output_len());
+        let mut dx = vec![0.0; g.input_len()];
+        winograd::conv3x3_input_grad(&g, &dz, &w, &mut dx);
+        let mut dcol = vec![0.0; g.rows() * g.patch_len()];
+        matmul(
+            &mut dcol,
+            MatRef::row_major(&dz, g.rows(), o),
+            MatRef::row_major(&w, g.patch_len(), o).t(),
+            false,
+        );
+        let mut dx_ref = vec![0.0; g.input_len()];
+        col2im_add(&g, &dcol, &mut dx_ref);
+        assert_close(
+            &dx,
+            &dx_ref,
+            1e-4,
+            &format!("winograd input gradient {hw}x{hw}x{c}->{o}"),
+        );
+    }
+}

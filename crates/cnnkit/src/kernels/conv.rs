@@ -207,14 +207,19 @@ pub fn col2im_add(g: &ConvGeometry, dcol: &[f32], dx: &mut [f32]) {
 /// What the forward pass keeps for the backward pass.
 #[derive(Debug, Default)]
 pub struct ConvSaved {
-    /// The `col` matrix, or `None` for pointwise convolutions (the input is used instead).
+    /// The `col` matrix, or `None` for pointwise convolutions (the input is used instead)
+    /// and when nothing was kept.
     pub col: Option<Vec<f32>>,
 }
 
 /// Forward pass: `out = act(conv(x, w) + b)`, where `act` is ReLU when `relu` is true.
 ///
 /// `x`: NHWC input; `w`: `(k_h, k_w, in_c, out_c)` row-major; `b`: `out_c`; `out`: NHWC
-/// output of `g.output_len()` elements (overwritten).
+/// output of `g.output_len()` elements (overwritten). With `keep`, the result holds what
+/// [`conv2d_backward`] needs; without, nothing is kept (inference).
+///
+/// 3x3 stride-1 `same` convolutions use Winograd's algorithm
+/// ([`super::winograd`]); the others im2col and one GEMM.
 pub fn conv2d_forward(
     g: &ConvGeometry,
     x: &[f32],
@@ -222,10 +227,21 @@ pub fn conv2d_forward(
     b: &[f32],
     relu: bool,
     out: &mut [f32],
+    keep: bool,
 ) -> ConvSaved {
     assert_eq!(w.len(), g.weight_len(), "conv2d: weight length");
     assert_eq!(b.len(), g.out_c, "conv2d: bias length");
     assert_eq!(out.len(), g.output_len(), "conv2d: output length");
+    if super::winograd::applies(g) {
+        super::winograd::conv3x3_forward(g, x, w, b, relu, out);
+        // The weight gradient is still a product with the receptive fields.
+        let col = keep.then(|| {
+            let mut col = vec![0.0f32; g.rows() * g.patch_len()];
+            im2col(g, x, &mut col);
+            col
+        });
+        return ConvSaved { col };
+    }
     let rows = g.rows();
     let l = g.patch_len();
     let o = g.out_c;
@@ -253,7 +269,9 @@ pub fn conv2d_forward(
             MatRef::row_major(w, l, o),
             true,
         );
-        ConvSaved { col: Some(col) }
+        ConvSaved {
+            col: keep.then_some(col),
+        }
     };
     if relu {
         relu_in_place(out);
@@ -275,7 +293,7 @@ pub fn relu_in_place(v: &mut [f32]) {
 /// * `dout`: gradient of the loss with respect to the layer's output (NHWC). When `relu`
 ///   is true it is masked in place by `out > 0` (so it becomes dZ, the gradient before
 ///   the activation); `out` is the forward output.
-/// * `x`: the forward input (used when `saved.col` is `None`).
+/// * `x`: the forward input (used by pointwise convolutions, which keep no `col`).
 /// * `dx`, `dw`, `db`: gradients, ADDED to (dfdx accumulates gradients). `dx` may be
 ///   `None` when the input needs no gradient.
 #[allow(clippy::too_many_arguments)]
@@ -287,13 +305,17 @@ pub fn conv2d_backward(
     relu: bool,
     saved: ConvSaved,
     dout: &mut [f32],
-    dx: Option<&mut [f32]>,
+    mut dx: Option<&mut [f32]>,
     dw: &mut [f32],
     db: &mut [f32],
 ) {
     let rows = g.rows();
     let l = g.patch_len();
     let o = g.out_c;
+    assert!(
+        saved.col.is_some() || g.is_pointwise(),
+        "conv2d backward: the forward pass was run with keep = false"
+    );
     assert_eq!(dout.len(), g.output_len(), "conv2d backward: dout length");
     assert_eq!(dw.len(), g.weight_len(), "conv2d backward: dw length");
     assert_eq!(db.len(), o, "conv2d backward: db length");
@@ -319,7 +341,9 @@ pub fn conv2d_backward(
                 MatRef::row_major(dz, rows, o),
                 true,
             );
-            if let Some(dx) = dx {
+            if let (Some(dx), true) = (dx.as_deref_mut(), super::winograd::applies(g)) {
+                super::winograd::conv3x3_input_grad(g, dz, w, dx);
+            } else if let Some(dx) = dx {
                 // col is no longer needed: reuse its memory for dcol.
                 matmul(
                     &mut col,

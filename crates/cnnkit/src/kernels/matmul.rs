@@ -91,6 +91,33 @@ pub fn matmul(dst: &mut [f32], lhs: MatRef<'_>, rhs: MatRef<'_>, accumulate: boo
     gemm_call(dst, lhs, rhs, accumulate, gemm::Parallelism::Rayon(0));
 }
 
+/// `dst (+)= lhs * rhs` where row `i` of the `lhs.rows x rhs.cols` result starts at
+/// `dst[i * dst_row_stride]` (columns contiguous), so that several products can be
+/// interleaved in one buffer.
+///
+/// # Panics
+/// As [`matmul`], or if `dst_row_stride < rhs.cols`.
+pub fn matmul_into(
+    dst: &mut [f32],
+    dst_row_stride: usize,
+    lhs: MatRef<'_>,
+    rhs: MatRef<'_>,
+    accumulate: bool,
+) {
+    assert!(
+        dst_row_stride >= rhs.cols,
+        "matmul_into: row stride shorter than a row"
+    );
+    gemm_call_strided(
+        dst,
+        dst_row_stride,
+        lhs,
+        rhs,
+        accumulate,
+        gemm::Parallelism::Rayon(0),
+    );
+}
+
 /// Outputs up to this many elements use [`matmul_split_k`] ...
 const SPLIT_K_MAX_OUTPUT: usize = 32 * 1024;
 /// ... when the inner dimension is at least this long.
@@ -140,9 +167,22 @@ fn matmul_split_k(
     }
 }
 
-/// One call of the `gemm` crate, after checking every bound.
+/// One call of the `gemm` crate with a row-major contiguous destination.
 fn gemm_call(
     dst: &mut [f32],
+    lhs: MatRef<'_>,
+    rhs: MatRef<'_>,
+    accumulate: bool,
+    par: gemm::Parallelism,
+) {
+    gemm_call_strided(dst, rhs.cols, lhs, rhs, accumulate, par)
+}
+
+/// One call of the `gemm` crate, after checking every bound; row `i` of the result
+/// starts at `dst[i * dst_rs]`.
+fn gemm_call_strided(
+    dst: &mut [f32],
+    dst_rs: usize,
     lhs: MatRef<'_>,
     rhs: MatRef<'_>,
     accumulate: bool,
@@ -154,21 +194,26 @@ fn gemm_call(
         "matmul: inner dimensions differ ({m}x{k} times {}x{n})",
         rhs.rows
     );
-    assert!(dst.len() >= m * n, "matmul: destination too short");
     if m == 0 || n == 0 {
         return;
     }
+    assert!(
+        dst.len() >= (m - 1) * dst_rs + n,
+        "matmul: destination too short"
+    );
     if k == 0 {
         if !accumulate {
-            dst[..m * n].fill(0.0);
+            for row in 0..m {
+                dst[row * dst_rs..row * dst_rs + n].fill(0.0);
+            }
         }
         return;
     }
     lhs.check("left");
     rhs.check("right");
-    // SAFETY: every index the kernel touches was bounds-checked above: dst is m x n
-    // row-major and the operand views fit inside their slices. The slices do not alias
-    // (dst is a unique borrow).
+    // SAFETY: every index the kernel touches was bounds-checked above: row i of dst
+    // occupies dst[i * dst_rs .. i * dst_rs + n] and the operand views fit inside their
+    // slices. The slices do not alias (dst is a unique borrow).
     unsafe {
         gemm::gemm(
             m,
@@ -176,7 +221,7 @@ fn gemm_call(
             k,
             dst.as_mut_ptr(),
             1,
-            n as isize,
+            dst_rs as isize,
             accumulate,
             lhs.data.as_ptr(),
             lhs.col_stride as isize,

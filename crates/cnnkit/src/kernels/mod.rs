@@ -7,3 +7,4 @@
 pub mod conv;
 pub mod matmul;
 pub mod pool;
+pub mod winograd;

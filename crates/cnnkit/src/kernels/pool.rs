@@ -123,8 +123,10 @@ pub fn max_pool_forward(g: &PoolGeometry, x: &[f32], out: &mut [f32], argmax: &m
                             }
                             // Branch-free so that the loop vectorises; `>` keeps the
                             // first maximum, as TensorFlow does.
-                            for ((b, i), (&val, n)) in
-                                best.iter_mut().zip(idx.iter_mut()).zip(v.iter().zip(base as u32..))
+                            for ((b, i), (&val, n)) in best
+                                .iter_mut()
+                                .zip(idx.iter_mut())
+                                .zip(v.iter().zip(base as u32..))
                             {
                                 let take = val > *b;
                                 *b = if take { val } else { *b };
