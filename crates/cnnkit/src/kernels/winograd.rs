@@ -41,48 +41,61 @@ fn tiles(h: usize, w: usize) -> (usize, usize) {
     (h.div_ceil(2), w.div_ceil(2))
 }
 
+/// `out = a * x + b * y`, element by element.
+#[inline]
+fn combine(out: &mut [f32], x: &[f32], y: &[f32], a: f32, b: f32) {
+    for ((o, x), y) in out.iter_mut().zip(x).zip(y) {
+        *o = a * x + b * y;
+    }
+}
+
 /// `V[t][xi][c]`: the transformed 4x4 input tile `t` for every channel (tile-major, so each
 /// tile is written by one task).
 fn transform_input(x: &[f32], batch: usize, h: usize, w: usize, c: usize) -> Vec<f32> {
     let (th, tw) = tiles(h, w);
     let mut v = vec![0.0f32; batch * th * tw * 16 * c];
     let zeros = vec![0.0f32; c];
-    v.par_chunks_mut(16 * c).enumerate().for_each(|(t, vt)| {
-        let tx = t % tw;
-        let ty = (t / tw) % th;
-        let b = t / (tw * th);
-        let img = &x[b * h * w * c..(b + 1) * h * w * c];
-        // The 16 input pixels of the tile (zeros outside the image).
-        let d: [&[f32]; 16] = std::array::from_fn(|k| {
-            let iy = (2 * ty + k / 4) as isize - 1;
-            let ix = (2 * tx + k % 4) as isize - 1;
-            if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
-                &zeros[..]
-            } else {
-                let p = (iy as usize * w + ix as usize) * c;
-                &img[p..p + c]
-            }
-        });
-        for ch in 0..c {
-            let e: [f32; 16] = std::array::from_fn(|k| d[k][ch]);
-            // Bᵀ d: rows.
-            let mut r = [0.0f32; 16];
+    v.par_chunks_mut(16 * c).enumerate().for_each_init(
+        || vec![0.0f32; 16 * c],
+        |r, (t, vt)| {
+            let tx = t % tw;
+            let ty = (t / tw) % th;
+            let b = t / (tw * th);
+            let img = &x[b * h * w * c..(b + 1) * h * w * c];
+            // The 16 input pixels of the tile (zeros outside the image).
+            let d: [&[f32]; 16] = std::array::from_fn(|k| {
+                let iy = (2 * ty + k / 4) as isize - 1;
+                let ix = (2 * tx + k % 4) as isize - 1;
+                if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
+                    &zeros[..]
+                } else {
+                    let p = (iy as usize * w + ix as usize) * c;
+                    &img[p..p + c]
+                }
+            });
+            // Bᵀ d (combinations of rows), then (Bᵀ d) B (of columns), each a loop over the
+            // channels that the compiler vectorises.
             for j in 0..4 {
-                r[j] = e[j] - e[8 + j];
-                r[4 + j] = e[4 + j] + e[8 + j];
-                r[8 + j] = e[8 + j] - e[4 + j];
-                r[12 + j] = e[4 + j] - e[12 + j];
+                let (r0, rest) = r[j * c..].split_at_mut(4 * c);
+                let (r1, rest) = rest.split_at_mut(4 * c);
+                let (r2, r3) = rest.split_at_mut(4 * c);
+                combine(&mut r0[..c], d[j], d[8 + j], 1.0, -1.0);
+                combine(&mut r1[..c], d[4 + j], d[8 + j], 1.0, 1.0);
+                combine(&mut r2[..c], d[8 + j], d[4 + j], 1.0, -1.0);
+                combine(&mut r3[..c], d[4 + j], d[12 + j], 1.0, -1.0);
             }
-            // (Bᵀ d) B: columns.
             for i in 0..4 {
-                let row = &r[4 * i..4 * i + 4];
-                vt[(4 * i) * c + ch] = row[0] - row[2];
-                vt[(4 * i + 1) * c + ch] = row[1] + row[2];
-                vt[(4 * i + 2) * c + ch] = row[2] - row[1];
-                vt[(4 * i + 3) * c + ch] = row[1] - row[3];
+                let row = |j: usize| &r[(4 * i + j) * c..(4 * i + j + 1) * c];
+                let (v0, rest) = vt[4 * i * c..(4 * i + 4) * c].split_at_mut(c);
+                let (v1, rest) = rest.split_at_mut(c);
+                let (v2, v3) = rest.split_at_mut(c);
+                combine(v0, row(0), row(2), 1.0, -1.0);
+                combine(v1, row(1), row(2), 1.0, 1.0);
+                combine(v2, row(2), row(1), 1.0, -1.0);
+                combine(v3, row(1), row(3), 1.0, -1.0);
             }
-        }
-    });
+        },
+    );
     v
 }
 
@@ -168,17 +181,18 @@ fn convolve(
                 let mt = &m[t * 16 * c_out..(t + 1) * 16 * c_out];
                 // Aᵀ M: 2 rows of 4 c-vectors.
                 for j in 0..4 {
-                    let (m0, m1) = (&mt[j * c_out..][..c_out], &mt[(4 + j) * c_out..][..c_out]);
-                    let (m2, m3) = (
-                        &mt[(8 + j) * c_out..][..c_out],
-                        &mt[(12 + j) * c_out..][..c_out],
-                    );
+                    let m = |i: usize| &mt[(4 * i + j) * c_out..][..c_out];
                     let (s0, s1) = s.split_at_mut(4 * c_out);
                     let s0 = &mut s0[j * c_out..][..c_out];
                     let s1 = &mut s1[j * c_out..][..c_out];
-                    for o in 0..c_out {
-                        s0[o] = m0[o] + m1[o] + m2[o];
-                        s1[o] = m1[o] - m2[o] - m3[o];
+                    for (((s0, s1), (m0, m1)), (m2, m3)) in s0
+                        .iter_mut()
+                        .zip(s1.iter_mut())
+                        .zip(m(0).iter().zip(m(1)))
+                        .zip(m(2).iter().zip(m(3)))
+                    {
+                        *s0 = m0 + m1 + m2;
+                        *s1 = m1 - m2 - m3;
                     }
                 }
                 // (Aᵀ M) A and the write-out.
@@ -194,17 +208,33 @@ fn convolve(
                             continue;
                         }
                         let dst = &mut y[(oy * w + ox) * c_out..][..c_out];
-                        for o in 0..c_out {
-                            let (r0, r1, r2, r3) =
-                                (r[o], r[c_out + o], r[2 * c_out + o], r[3 * c_out + o]);
-                            let mut val = if bb == 0 { r0 + r1 + r2 } else { r1 - r2 - r3 };
-                            if let Some(bias) = bias {
+                        let q = |k: usize| &r[k * c_out..(k + 1) * c_out];
+                        // Column 0: r0 + r1 + r2; column 1: r1 - r2 - r3.
+                        let (first, second, sign) = if bb == 0 {
+                            (q(0), q(2), 1.0)
+                        } else {
+                            (q(3), q(2), -1.0)
+                        };
+                        let zero = [0.0f32; 0];
+                        let bias = bias.unwrap_or(&zero);
+                        for (o, ((d, r1), (f, sec))) in dst
+                            .iter_mut()
+                            .zip(q(1))
+                            .zip(first.iter().zip(second))
+                            .enumerate()
+                        {
+                            let mut val = if bb == 0 {
+                                r1 + f + sec
+                            } else {
+                                r1 - sec + sign * f
+                            };
+                            if !bias.is_empty() {
                                 val += bias[o];
                             }
                             if relu {
                                 val = val.max(0.0);
                             }
-                            dst[o] = if accumulate { dst[o] + val } else { val };
+                            *d = if accumulate { *d + val } else { val };
                         }
                     }
                 }
