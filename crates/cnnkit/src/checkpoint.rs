@@ -14,7 +14,8 @@
 //! type Other = (Conv2D<1, 8, 3, 1, Same, Relu>, GlobalAvgPool2D, Dense<8, 2>);
 //! let dev = Cpu::seed_from_u64(0);
 //! let model = dev.build_module::<Small, f32>();
-//! let path = std::env::temp_dir().join("cnnkit-doc-small.safetensors");
+//! let dir = std::env::temp_dir().join(format!("cnnkit-doc-{}", std::process::id()));
+//! let path = dir.join("small.safetensors");
 //! cnnkit::checkpoint::save(&model, &path).unwrap();
 //!
 //! let mut copy = Cpu::seed_from_u64(1).build_module::<Small, f32>();
@@ -24,6 +25,7 @@
 //! let mut other = dev.build_module::<Other, f32>();
 //! let err = cnnkit::checkpoint::load(&mut other, &path).unwrap_err().to_string();
 //! assert!(err.contains("0.weight") && err.contains("[3, 3, 1, 4]"), "{err}");
+//! std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
 use std::collections::BTreeMap;

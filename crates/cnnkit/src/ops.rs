@@ -202,7 +202,11 @@ pub fn conv2d<
     let (x_ghost, w_ghost, b_ghost, y_ghost) = (x.ghost(), weight.ghost(), bias.ghost(), y.ghost());
     tape.add_backward_op(move |grads| {
         let mut dout = take_grad!(grads, y_ghost);
-        let mut dx = if needs_dx { take_grad!(grads, x_ghost) } else { Vec::new() };
+        let mut dx = if needs_dx {
+            take_grad!(grads, x_ghost)
+        } else {
+            Vec::new()
+        };
         let mut dw = take_grad!(grads, w_ghost);
         let mut db = take_grad!(grads, b_ghost);
         conv::conv2d_backward(

@@ -208,14 +208,17 @@ impl<'a> Progress<'a> {
         };
         if self.last_step != Some(step) {
             self.last_step = Some(step);
-            // `eprint!`, not a raw handle: test harnesses and notebook kernels capture it.
-            eprint!("\r{line}");
+            // Standard output, not standard error: the headless notebook runner treats any
+            // stderr text as a failed cell. `print!`, not a raw handle, so that test
+            // harnesses and notebook kernels capture it.
+            print!("\r{line}");
+            let _ = std::io::Write::flush(&mut std::io::stdout());
         }
     }
 
     fn finish(&mut self) {
         if self.on && self.last_step.is_some() {
-            eprintln!();
+            println!();
         }
         self.on = false;
     }

@@ -401,7 +401,7 @@ impl Loader {
     /// Downloads the files missing from `cache`, then loads all four.
     fn download(&self, cache: &Path, searched: Vec<String>) -> Result<FashionMnist> {
         if self.progress {
-            eprintln!(
+            println!(
                 "Fashion-MNIST is not on this machine yet: downloading it (about 30 MB, once) \
                  from {} into `{}`",
                 self.base_url,

@@ -1,0 +1,58 @@
+# Chapter 14 (CNN) notebooks in Rust: set-up, headless runs, tests, JupyterLab.
+#
+#   make setup     venv with pinned Jupyter, evcxr_jupyter 0.22.0, kernel `rust`, MathJax, data
+#   make run       set up what is missing, run every notebook (full settings) -> build/index.html
+#                  QUICK=1 make run   runs them in quick mode (CNNKIT_QUICK=1)
+#                  make run NB=notebooks/01_x.ipynb   runs only the named notebook(s)
+#   make test      cargo test, runner self-tests, every notebook in quick mode; ends with
+#                  one line "N passed, N failed" for all of them
+#   make lab       JupyterLab on notebooks/
+#   make strip     remove outputs from notebooks/*.ipynb (they are committed without outputs)
+#   make check-clean   fail if a notebook has outputs
+#   make bench     cargo run --release -p cnnkit --example bench
+#   make student   student notebooks (no solutions, no outputs) from notebooks/exercises -> build/student
+#   make clean     remove build/          make clean-cache   remove the shared evcxr caches
+
+SHELL := /bin/bash
+PY := .venv/bin/python
+NB ?=
+# Extra arguments for the runner, e.g. make run RUN_ARGS="--timeout 7200"
+RUN_ARGS ?=
+EVCXR_CACHE_DIRS := $${XDG_CACHE_HOME:-$$HOME/.cache}/cnnkit-notebooks $${XDG_CACHE_HOME:-$$HOME/.cache}/evcxr
+
+.PHONY: help setup run test lab strip check-clean bench student clean clean-cache
+
+help:
+	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup
+	@$(PY) tools/nbrun.py $(if $(filter-out 0,$(QUICK)),--quick) $(RUN_ARGS) $(NB)
+
+test: setup
+	@$(PY) scripts/test.py
+
+lab: setup
+	@echo "JupyterLab on notebooks/ (stop it with Ctrl-C twice)"
+	@EVCXR_CONFIG_DIR="$(CURDIR)/tools/evcxr" $(if $(filter-out 0,$(QUICK)),CNNKIT_QUICK=1) \
+		.venv/bin/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+
+strip:
+	@python3 tools/check_clean.py --strip
+
+check-clean:
+	@python3 tools/check_clean.py
+
+bench:
+	cargo run --release -p cnnkit --example bench
+
+student: setup
+	@$(PY) tools/make_student.py notebooks/exercises -o build/student
+
+clean:
+	rm -rf build
+
+clean-cache:
+	rm -rf $(EVCXR_CACHE_DIRS)

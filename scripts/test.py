@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""The project's test command (`make test`): three stages, one closing summary line.
+
+  1. cargo test --workspace               the support crate's unit, integration and doc tests
+  2. pytest tools/tests                   the runner's self-tests (small plain-Rust notebooks)
+  3. tools/nbrun.py --quick notebooks/    every notebook in quick mode (CNNKIT_QUICK=1),
+                                          output in build/test/
+
+Every stage runs even when an earlier one failed. The last line printed is
+`N passed, N failed`, adding up the tests of all three stages (a notebook counts as one
+test), so whoever reads only the closing line sees everything. A stage that crashes before
+reporting counts as one failure. Exit status: 0 only when nothing failed.
+
+Uses only the standard library; run it with the venv's Python (pytest and nbclient live there).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+OUT = ROOT / "build" / "test"
+
+
+def banner(text: str) -> None:
+    print(f"\n{'=' * 30} {text} {'=' * max(0, 46 - len(text))}", flush=True)
+
+
+def tee(cmd: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Runs cmd, printing its output as it comes, and returns (exit code, output)."""
+    print("$ " + " ".join(cmd), flush=True)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
+    assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:
+        sys.stdout.write(line)
+        sys.stdout.flush()
+        lines.append(line)
+    return proc.wait(), "".join(lines)
+
+
+def cargo_stage(env: dict[str, str]) -> tuple[int, int, str]:
+    rc, out = tee(["cargo", "test", "--workspace", "--no-fail-fast"], env)
+    passed = failed = 0
+    for m in re.finditer(r"test result: \w+\. (\d+) passed; (\d+) failed", out):
+        passed += int(m.group(1))
+        failed += int(m.group(2))
+    note = ""
+    if rc != 0 and failed == 0:
+        failed, note = 1, " (cargo test exited with an error before reporting failures: see above)"
+    return passed, failed, note
+
+
+def pytest_stage(env: dict[str, str]) -> tuple[int, int, str]:
+    xml = OUT / "pytest.xml"
+    xml.unlink(missing_ok=True)
+    rc, _ = tee([PY, "-m", "pytest", "tools/tests", "-q", "-rfE", f"--junitxml={xml}"], env)
+    if not xml.exists():
+        return 0, 1, f" (pytest exited with {rc} and wrote no report)"
+    root = ET.parse(xml).getroot()
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    tests = sum(int(s.get("tests", 0)) for s in suites)
+    bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+    skipped = sum(int(s.get("skipped", 0)) for s in suites)
+    note = f" ({skipped} skipped)" if skipped else ""
+    if rc != 0 and bad == 0:
+        bad, note = 1, f" (pytest exited with {rc})"
+    return tests - bad - skipped, bad, note
+
+
+def notebook_stage(env: dict[str, str]) -> tuple[int, int, str]:
+    report = OUT / "notebooks" / "report.json"
+    report.unlink(missing_ok=True)
+    # The exercise notebooks run in the pytest stage (tools/tests/test_exercises.py runs
+    # the instructor version and the generated student version), not twice.
+    rc, _ = tee(
+        [PY, "tools/nbrun.py", "--quick", "--exclude", "exercises/*", "--out", str(OUT / "notebooks")],
+        env,
+    )
+    if not report.exists():
+        return 0, 1, f" (the runner exited with {rc} and wrote no report)"
+    data = json.loads(report.read_text(encoding="utf-8"))
+    note = "" if data["notebooks"] else " (no notebooks in notebooks/ yet)"
+    if rc != 0 and data["failed"] == 0:
+        return data["passed"], 1, f" (the runner exited with {rc})"
+    return data["passed"], data["failed"], note
+
+
+def main() -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env["CNNKIT_QUICK"] = "1"  # the test command runs everything in quick mode
+    env.pop("QUICK", None)
+    stages = [
+        ("cargo test --workspace", cargo_stage),
+        ("runner self-tests (pytest tools/tests)", pytest_stage),
+        ("notebooks, quick mode (tools/nbrun.py --quick)", notebook_stage),
+    ]
+    rows = []
+    t0 = time.monotonic()
+    for title, fn in stages:
+        banner(title)
+        t = time.monotonic()
+        passed, failed, note = fn(env)
+        rows.append((title, passed, failed, note, time.monotonic() - t))
+    banner("summary")
+    for title, passed, failed, note, secs in rows:
+        print(f"  {title:<48} {passed:>4} ok {failed:>3} failed {secs:7.1f} s{note}")
+    print(f"  notebook pages (quick mode): {OUT / 'notebooks' / 'index.html'}")
+    total_passed = sum(r[1] for r in rows)
+    total_failed = sum(r[2] for r in rows)
+    print(f"  total time {time.monotonic() - t0:.0f} s")
+    summary = f"{total_passed} passed, {total_failed} failed"
+    (OUT / "summary.txt").write_text(summary + "\n", encoding="utf-8")
+    print(summary, flush=True)
+    return 1 if total_failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Repository checks: notebooks committed without outputs, and one set of Python pins."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+CHECK = ROOT / "tools" / "check_clean.py"
+
+
+def pins_of(lines):
+    pins = {}
+    for line in lines:
+        m = re.match(r"^\s*(?:-\s+)?([A-Za-z0-9_.\-\[\]]+)==([^\s#]+)", line)
+        if m:
+            pins[m.group(1).lower().replace("_", "-")] = m.group(2)
+    return pins
+
+
+def test_environment_yml_has_the_pins_of_requirements_txt():
+    req = pins_of((ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines())
+    env_lines = (ROOT / "environment.yml").read_text(encoding="utf-8").splitlines()
+    # Only the lines of the `- pip:` list.
+    start = next(i for i, line in enumerate(env_lines) if re.match(r"^\s*-\s*pip:\s*$", line))
+    env = pins_of(env_lines[start + 1 :])
+    assert req, "requirements.txt has no pins"
+    assert env == req
+
+
+def test_installed_versions_match_the_pins():
+    from importlib import metadata
+
+    req = pins_of((ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines())
+    have = {name: metadata.version(name) for name in req}
+    assert have == req, "run `make setup`"
+
+
+def test_committed_notebooks_have_no_outputs():
+    for folder in (ROOT / "notebooks", ROOT / "tools" / "tests" / "notebooks"):
+        proc = subprocess.run([sys.executable, str(CHECK), str(folder)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_check_clean_finds_and_strips_outputs(tmp_path):
+    src = ROOT / "tools" / "tests" / "notebooks" / "good.ipynb"
+    nb = json.loads(src.read_text(encoding="utf-8"))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    code[0]["execution_count"] = 3
+    code[1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["x = 4\n"]}]
+    code[2]["metadata"]["execution"] = {"iopub.status.busy": "2026-01-01T00:00:00Z"}
+    dirty = tmp_path / "dirty.ipynb"
+    dirty.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    proc = subprocess.run([sys.executable, str(CHECK), str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "dirty.ipynb: has outputs" in proc.stdout
+    assert "cell 1: execution_count 3" in proc.stdout
+
+    proc = subprocess.run([sys.executable, str(CHECK), "--strip", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 0
+    assert json.loads(dirty.read_text(encoding="utf-8")) == json.loads(src.read_text(encoding="utf-8"))
+    proc = subprocess.run([sys.executable, str(CHECK), str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 0

@@ -1,0 +1,142 @@
+"""Self-tests of tools/nbrun.py: it must fail each bad notebook for the right reason.
+
+These run the real evcxr kernel on the plain-Rust notebooks in tools/tests/notebooks/
+(made by make_notebooks.py): one runner invocation for all of them, shared by the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+NOTEBOOKS = HERE / "notebooks"
+BAD = ["compile_error", "panic", "question_mark_err", "raises_but_compiles", "timeout"]
+
+
+@pytest.fixture(scope="session")
+def run(tmp_path_factory):
+    if shutil.which("evcxr_jupyter") is None and not (Path.home() / ".cargo/bin/evcxr_jupyter").exists():
+        pytest.fail("evcxr_jupyter is not installed: run `make setup`")
+    out = tmp_path_factory.mktemp("nbrun")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "nbrun.py"), str(NOTEBOOKS), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    by_name = {nb["name"]: nb for nb in report["notebooks"]}
+    return proc, out, by_name
+
+
+def failure(by_name, name):
+    nb = by_name[name]
+    assert nb["status"] == "failed", f"{name} should have failed"
+    return nb["failure"]
+
+
+def test_summary_line_and_exit_code(run):
+    proc, _, by_name = run
+    assert set(by_name) == {"good", *BAD}
+    assert proc.returncode == 1
+    lines = proc.stdout.rstrip("\n").splitlines()
+    assert lines[-1] == "1 passed, 5 failed", proc.stdout[-3000:]
+
+
+def test_good_notebook_passes(run):
+    _, out, by_name = run
+    good = by_name["good"]
+    assert good["status"] == "passed", good["failure"]
+    assert good["cells_run"] == good["code_cells"] == 6
+    # The raises-exception cell did fail, and its compiler message is in the executed notebook.
+    nb = json.loads((out / "executed" / "good.ipynb").read_text(encoding="utf-8"))
+    raising = [c for c in nb["cells"] if "raises-exception" in c["metadata"].get("tags", [])]
+    assert [o["output_type"] for o in raising[0]["outputs"]] == ["error"]
+    assert "mismatched types" in raising[0]["outputs"][0]["evalue"]
+
+
+def test_compile_error(run):
+    proc, _, by_name = run
+    f = failure(by_name, "compile_error")
+    assert f["reason"] == "compile error"
+    assert (f["cell_index"], f["code_cell"]) == (1, 2)
+    assert f["first_line"] == 'let b: i32 = "two";'
+    assert "mismatched types" in f["message"]
+    assert "expected `i32`, found `&str`" in f["message"]
+    # The terminal report names notebook and cell and shows the compiler's message.
+    assert "FAILED" in proc.stdout and "compile_error.ipynb cell 1 (code cell 2)" in proc.stdout
+    assert "expected `i32`, found `&str`" in proc.stdout
+    assert by_name["compile_error"]["cells_run"] == 2  # stopped at the failing cell
+
+
+def test_panic(run):
+    f = failure(run[2], "panic")
+    assert f["reason"] == "panic"
+    assert (f["cell_index"], f["first_line"]) == (1, "let i = 10;")
+    assert "index out of bounds: the len is 3 but the index is 10" in f["message"]
+    assert "stack backtrace" not in f["message"]
+
+
+def test_question_mark_on_err(run):
+    # evcxr itself reports this cell as successful; only its stderr shows the error.
+    f = failure(run[2], "question_mark_err")
+    assert f["reason"] == "stderr output"
+    assert (f["cell_index"], f["first_line"]) == (1, 'println!("before the error");')
+    assert "invalid digit found in string" in f["message"]
+
+
+def test_timeout(run):
+    nb = run[2]["timeout"]
+    f = failure(run[2], "timeout")
+    assert f["reason"] == "timeout"
+    assert f["cell_index"] == 1
+    assert "timeout of 3 s" in f["message"]
+    assert nb["seconds"] < 120  # the 600 s sleep was cut short
+
+
+def test_raises_exception_cell_that_compiles(run):
+    f = failure(run[2], "raises_but_compiles")
+    assert f["reason"] == "raises-exception cell did not fail"
+    assert (f["cell_index"], f["first_line"]) == (0, "let ok = 1 + 1;")
+
+
+def test_outputs_written(run):
+    _, out, by_name = run
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "1 passed, 5 failed" in index
+    for name in by_name:
+        assert (out / "html" / f"{name}.html").exists()
+        assert (out / "executed" / f"{name}.ipynb").exists()
+        assert f'href="html/{name}.html"' in index
+    page = (out / "html" / "good.html").read_text(encoding="utf-8")
+    if (out / "_static" / "mathjax" / "MathJax.js").exists():
+        assert 'src="../_static/mathjax/MathJax.js?config=' in page
+        assert "cdnjs.cloudflare.com/ajax/libs/mathjax" not in page
+
+
+def test_math_renders_offline_in_chromium(run):
+    """The page's `$2 \\times 2$` is typeset by the local MathJax (no network needed)."""
+    _, out, _ = run
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    if not (out / "_static" / "mathjax" / "MathJax.js").exists():
+        pytest.skip("no local MathJax (make setup installs it)")
+    with tempfile.TemporaryDirectory() as profile:
+        cmd = [chromium, "--headless", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--disable-quic", f"--user-data-dir={profile}",
+               "--virtual-time-budget=10000", "--dump-dom", (out / "html" / "good.html").as_uri()]
+        if os.geteuid() == 0:
+            cmd.insert(1, "--no-sandbox")
+        dom = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+    assert "mjx-chtml" in dom, "MathJax did not typeset the page"
+    assert "MJXc-TeX" in dom
