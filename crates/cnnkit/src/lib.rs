@@ -26,6 +26,7 @@ pub mod arith;
 pub mod checkpoint;
 pub mod data;
 pub mod error;
+pub mod exercises;
 pub mod figures;
 pub mod inspect;
 pub mod kernels;
@@ -39,10 +40,17 @@ pub mod train;
 
 pub use error::{Error, Result};
 
+// Re-exported so that notebooks need only one `:dep` line and can name these types.
+pub use dfdx;
+pub use image;
+pub use ndarray;
+
 /// What a notebook needs in one `use cnnkit::prelude::*;`: dfdx's tensors and modules,
 /// this crate's layers and ops, and the data, training and plotting entry points.
 pub mod prelude {
     pub use dfdx::prelude::*;
+    pub use image::RgbImage;
+    pub use ndarray::{array, s, Array1, Array2, Array3, Array4, ArrayView2, ArrayView3};
 
     pub use crate::data::{class_name, FashionMnist, CLASS_NAMES_EN, CLASS_NAMES_KO};
     pub use crate::{arith, checkpoint, data, figures, plot, quick};
