@@ -326,3 +326,30 @@ fn checkpoints_round_trip_and_refuse_other_models() {
     assert!(err.contains("no such file"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn fit_keeps_layer_settings_when_it_renews_tensor_ids() {
+    type D = (
+        Conv2D<1, 4, 3, 1, Same, Relu>,
+        Flatten,
+        Dense<144, 16, Relu>,
+        Dropout,
+        Dense<16, 2>,
+    );
+    let mut model = Cpu::seed_from_u64(1).build_module::<D, f32>();
+    model.3.p = 0.2;
+    let before = model.0.weight.as_vec();
+    let cfg = FitConfig {
+        epochs: 1,
+        max_batches: Some(0),
+        verbose: false,
+        ..Default::default()
+    };
+    fit(&mut model, &toy_bars(16, 0), None, &cfg).unwrap();
+    assert_eq!(model.3.p, 0.2, "the dropout rate must survive fit");
+    assert_eq!(
+        model.0.weight.as_vec(),
+        before,
+        "no step was taken, so no weight may change"
+    );
+}

@@ -21,6 +21,7 @@ use std::time::Instant;
 
 use dfdx::nn::modules::{Module, ModuleMut, ZeroGrads};
 use dfdx::nn::tensor_collection::TensorCollection;
+use dfdx::nn::tensor_collection::{RecursiveWalker, TensorOptions, TensorVisitor, ViewTensorMut};
 use dfdx::optim::{Adam, AdamConfig, Optimizer};
 use dfdx::prelude::*;
 use ndarray::{Array2, Array4};
@@ -321,6 +322,31 @@ impl<M, const C: usize, const N: usize> Classifier<C, N> for M where
 {
 }
 
+/// Replaces every parameter tensor by a copy with a new id (values and other settings
+/// unchanged), see [`fit`].
+fn renew_tensor_ids<M: TensorCollection<f32, Cpu>>(model: &mut M, dev: &Cpu) -> Result<()> {
+    struct Renew<'a>(&'a Cpu);
+    impl TensorVisitor<f32, Cpu> for Renew<'_> {
+        type Viewer = ViewTensorMut;
+        type Err = CpuError;
+        type E2 = f32;
+        type D2 = Cpu;
+        fn visit<S: Shape>(
+            &mut self,
+            _: TensorOptions<S, f32, Cpu>,
+            t: &mut Tensor<S, f32, Cpu>,
+        ) -> std::result::Result<Option<Tensor<S, f32, Cpu>>, CpuError> {
+            *t = self.0.try_tensor_from_vec(t.as_vec(), *t.shape())?;
+            Ok(None)
+        }
+    }
+    M::iter_tensors(&mut RecursiveWalker {
+        m: model,
+        f: &mut Renew(dev),
+    })?;
+    Ok(())
+}
+
 /// Checks the model against the data's image size before any work is done.
 fn check_model<M: Describe, const C: usize>(
     model: &M,
@@ -392,6 +418,10 @@ pub fn fit<M: Classifier<C, N>, const C: usize, const N: usize>(
         return Err(Error::invalid("training data", "every image needs a label"));
     }
     let dev = Cpu::seed_from_u64(cfg.seed);
+    // Give every parameter a fresh tensor id from this call. Gradients are keyed by id, and
+    // in evcxr each cell links its own copy of dfdx, whose id counter restarts at zero: a
+    // model built in an earlier cell would share ids with the tensors made here.
+    renew_tensor_ids(model, &dev)?;
     let mut rng = StdRng::seed_from_u64(cfg.seed);
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut nadam = Nadam::new(cfg.lr);
