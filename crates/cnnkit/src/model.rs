@@ -125,17 +125,9 @@ impl Summary {
     }
 }
 
-/// Formats `n` with thousands separators: `1,413,834`.
+/// Formats `n` with thousands separators: `1,413,834` (the plot module's formatter).
 pub fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
+    crate::plot::fmt_thousands(n as i64)
 }
 
 impl fmt::Display for Summary {

@@ -13,18 +13,7 @@ use cnnkit::ops::PoolKind;
 use cnnkit::plot::{self, Svg};
 use ndarray::{Array2, Array3};
 
-const CLASSES: [&str; 10] = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-];
+use cnnkit::data::CLASS_NAMES_EN as CLASSES;
 
 fn page(dir: &Path, name: &str, body: &str) {
     let html = format!(
