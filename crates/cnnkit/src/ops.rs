@@ -187,7 +187,7 @@ pub fn conv2d<
     let ws = read_param(weight)?;
     let bs = read_param(bias)?;
     let mut out = vec![0.0f32; g.output_len()];
-    let saved = conv::conv2d_forward(&g, &xs, &ws, &bs, relu, &mut out, T::OWNS_TAPE);
+    conv::conv2d_forward(&g, &xs, &ws, &bs, relu, &mut out);
     let out_shape = (b, g.out_h, g.out_w, Const::<O>);
 
     let (x, mut tape) = x.split_tape();
@@ -197,7 +197,6 @@ pub fn conv2d<
     }
     // Training: keep what the backward pass needs.
     let out_copy = if relu { out.clone() } else { Vec::new() };
-    let xs = if g.is_pointwise() { xs } else { Vec::new() };
     let y = x.device().try_tensor_from_vec(out, out_shape)?;
     let (x_ghost, w_ghost, b_ghost, y_ghost) = (x.ghost(), weight.ghost(), bias.ghost(), y.ghost());
     tape.add_backward_op(move |grads| {
@@ -215,7 +214,6 @@ pub fn conv2d<
             &ws,
             &out_copy,
             relu,
-            saved,
             &mut dout,
             needs_dx.then_some(&mut dx[..]),
             &mut dw,

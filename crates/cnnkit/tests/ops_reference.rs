@@ -500,5 +500,81 @@ fn fast_paths_agree_with_reference_at_lecture_sizes() {
             1e-4,
             &format!("winograd input gradient {hw}x{hw}x{c}->{o}"),
         );
+
+        let mut dw = vec![0.0; g.weight_len()];
+        winograd::conv3x3_weight_grad(&g, &x, &dz, &mut dw);
+        let mut col = vec![0.0; g.rows() * g.patch_len()];
+        cnnkit::kernels::conv::im2col(&g, &x, &mut col);
+        let mut dw_ref = vec![0.0; g.weight_len()];
+        matmul(
+            &mut dw_ref,
+            MatRef::row_major(&col, g.rows(), g.patch_len()).t(),
+            MatRef::row_major(&dz, g.rows(), o),
+            false,
+        );
+        let what = format!("winograd weight gradient {hw}x{hw}x{c}->{o}");
+        assert_close(&dw, &dw_ref, 1e-4, &what);
+    }
+}
+
+/// Batches whose scratch matrices exceed `CHUNK_FLOATS` are processed a few images at a
+/// time (im2col chunks and Winograd chunks, with a shorter last chunk): the results must
+/// match the reference and the whole-batch composition of the primitives.
+#[test]
+fn large_batches_are_processed_in_chunks() {
+    use cnnkit::kernels::conv::{
+        col2im_add, conv2d_backward, conv2d_forward, im2col, ConvGeometry,
+    };
+    use cnnkit::kernels::matmul::{matmul, MatRef};
+    let mut rng = StdRng::seed_from_u64(22);
+    // (batch, size, c_in, c_out, kernel, stride): a Winograd layer (chunks of 4 images for
+    // its tiles, 1 image for its im2col) and a strided 5x5 layer (chunks of 5 images).
+    for (b, hw, c, o, k, s) in [(5, 32, 256, 8, 3, 1), (7, 64, 32, 8, 5, 2)] {
+        let g = ConvGeometry::new(b, (hw, hw, c), o, (k, k), (s, s), Padding::Same).unwrap();
+        assert!(
+            g.images_per_chunk() < b,
+            "the case must need several chunks"
+        );
+        let x = random_vec(&mut rng, g.input_len());
+        let w = random_vec(&mut rng, g.weight_len());
+        let bias = random_vec(&mut rng, o);
+        let mut out = vec![0.0; g.output_len()];
+        conv2d_forward(&g, &x, &w, &bias, false, &mut out);
+        let xa = Array4::from_shape_vec((b, hw, hw, c), x.clone()).unwrap();
+        let wa = Array4::from_shape_vec((k, k, c, o), w.clone()).unwrap();
+        let expected = ref_conv(&xa, &wa, &bias, s, true, false);
+        let what = format!("chunked forward b{b} {hw}x{hw}x{c}->{o} k{k} s{s}");
+        assert_close(&out, expected.as_slice().unwrap(), 1e-4, &what);
+
+        let mut dz = random_vec(&mut rng, g.output_len());
+        let (mut dx, mut dw, mut db) = (vec![0.0; g.input_len()], vec![0.0; w.len()], vec![0.0; o]);
+        conv2d_backward(
+            &g,
+            &x,
+            &w,
+            &out,
+            false,
+            &mut dz,
+            Some(&mut dx),
+            &mut dw,
+            &mut db,
+        );
+        // Whole batch at once: col, dW = colᵀ dZ, dcol = dZ Wᵀ, col2im.
+        let (rows, l) = (g.rows(), g.patch_len());
+        let mut col = vec![0.0; rows * l];
+        im2col(&g, &x, &mut col);
+        let mut dw_ref = vec![0.0; w.len()];
+        let dzm = MatRef::row_major(&dz, rows, o);
+        matmul(
+            &mut dw_ref,
+            MatRef::row_major(&col, rows, l).t(),
+            dzm,
+            false,
+        );
+        matmul(&mut col, dzm, MatRef::row_major(&w, l, o).t(), false);
+        let mut dx_ref = vec![0.0; g.input_len()];
+        col2im_add(&g, &col, &mut dx_ref);
+        assert_close(&dw, &dw_ref, 1e-4, &format!("chunked dW, {what}"));
+        assert_close(&dx, &dx_ref, 1e-4, &format!("chunked dX, {what}"));
     }
 }

@@ -204,22 +204,44 @@ pub fn col2im_add(g: &ConvGeometry, dcol: &[f32], dx: &mut [f32]) {
         });
 }
 
-/// What the forward pass keeps for the backward pass.
-#[derive(Debug, Default)]
-pub struct ConvSaved {
-    /// The `col` matrix, or `None` for pointwise convolutions (the input is used instead)
-    /// and when nothing was kept.
-    pub col: Option<Vec<f32>>,
+/// Scratch matrices (`col`, Winograd's transformed tiles) are built for chunks of images
+/// of about this many floats (16 MB). A whole batch at once would need hundreds of
+/// megabytes at batch 128-256 (the `col` of `conv2d_2` alone is 115 MB at batch 128),
+/// which glibc hands out as fresh pages on every call; chunks of this size are reused
+/// across the batch, stay below glibc's mmap threshold (see
+/// [`crate::kernels::tune_allocator`]) and still give GEMMs thousands of rows.
+pub const CHUNK_FLOATS: usize = 1 << 22;
+
+impl ConvGeometry {
+    /// The same convolution for a batch of `batch` images.
+    pub fn with_batch(&self, batch: usize) -> Self {
+        ConvGeometry { batch, ..*self }
+    }
+
+    /// Images per chunk so that one chunk's `col` holds about [`CHUNK_FLOATS`] floats.
+    pub fn images_per_chunk(&self) -> usize {
+        let per_image = self.out_h * self.out_w * self.patch_len();
+        (CHUNK_FLOATS / per_image.max(1)).clamp(1, self.batch.max(1))
+    }
+
+    /// The chunks of the batch: `(first image, images)`.
+    fn chunks(&self) -> impl Iterator<Item = (usize, usize)> {
+        let (batch, per) = (self.batch, self.images_per_chunk());
+        (0..batch)
+            .step_by(per)
+            .map(move |first| (first, per.min(batch - first)))
+    }
 }
 
 /// Forward pass: `out = act(conv(x, w) + b)`, where `act` is ReLU when `relu` is true.
 ///
 /// `x`: NHWC input; `w`: `(k_h, k_w, in_c, out_c)` row-major; `b`: `out_c`; `out`: NHWC
-/// output of `g.output_len()` elements (overwritten). With `keep`, the result holds what
-/// [`conv2d_backward`] needs; without, nothing is kept (inference).
+/// output of `g.output_len()` elements (overwritten). Nothing is kept for the backward
+/// pass: [`conv2d_backward`] rebuilds the receptive fields from `x`, chunk by chunk, which
+/// costs a copy per image and saves the largest buffer of training.
 ///
 /// 3x3 stride-1 `same` convolutions use Winograd's algorithm
-/// ([`super::winograd`]); the others im2col and one GEMM.
+/// ([`super::winograd`]); the others im2col and one GEMM per chunk of images.
 pub fn conv2d_forward(
     g: &ConvGeometry,
     x: &[f32],
@@ -227,22 +249,15 @@ pub fn conv2d_forward(
     b: &[f32],
     relu: bool,
     out: &mut [f32],
-    keep: bool,
-) -> ConvSaved {
+) {
+    assert_eq!(x.len(), g.input_len(), "conv2d: input length");
     assert_eq!(w.len(), g.weight_len(), "conv2d: weight length");
     assert_eq!(b.len(), g.out_c, "conv2d: bias length");
     assert_eq!(out.len(), g.output_len(), "conv2d: output length");
     if super::winograd::applies(g) {
         super::winograd::conv3x3_forward(g, x, w, b, relu, out);
-        // The weight gradient is still a product with the receptive fields.
-        let col = keep.then(|| {
-            let mut col = vec![0.0f32; g.rows() * g.patch_len()];
-            im2col(g, x, &mut col);
-            col
-        });
-        return ConvSaved { col };
+        return;
     }
-    let rows = g.rows();
     let l = g.patch_len();
     let o = g.out_c;
     // Start from the bias, then accumulate the product into it.
@@ -252,31 +267,26 @@ pub fn conv2d_forward(
             row.copy_from_slice(b);
         }
     });
-    let saved = if g.is_pointwise() && g.pad_top == 0 && g.pad_left == 0 {
-        matmul(
-            out,
-            MatRef::row_major(x, rows, l),
-            MatRef::row_major(w, l, o),
-            true,
-        );
-        ConvSaved { col: None }
+    let w = MatRef::row_major(w, l, o);
+    if g.is_pointwise() && g.pad_top == 0 && g.pad_left == 0 {
+        matmul(out, MatRef::row_major(x, g.rows(), l), w, true);
     } else {
-        let mut col = vec![0.0f32; rows * l];
-        im2col(g, x, &mut col);
-        matmul(
-            out,
-            MatRef::row_major(&col, rows, l),
-            MatRef::row_major(w, l, o),
-            true,
-        );
-        ConvSaved {
-            col: keep.then_some(col),
+        let mut col = vec![0.0f32; g.with_batch(g.images_per_chunk()).rows() * l];
+        for (first, n) in g.chunks() {
+            let gc = g.with_batch(n);
+            let col = &mut col[..gc.rows() * l];
+            im2col(
+                &gc,
+                &x[first * g.in_h * g.in_w * g.in_c..][..gc.input_len()],
+                col,
+            );
+            let out = &mut out[first * g.out_h * g.out_w * o..][..gc.output_len()];
+            matmul(out, MatRef::row_major(col, gc.rows(), l), w, true);
         }
-    };
+    }
     if relu {
         relu_in_place(out);
     }
-    saved
 }
 
 /// `v = max(v, 0)` on every element, in parallel.
@@ -293,7 +303,7 @@ pub fn relu_in_place(v: &mut [f32]) {
 /// * `dout`: gradient of the loss with respect to the layer's output (NHWC). When `relu`
 ///   is true it is masked in place by `out > 0` (so it becomes dZ, the gradient before
 ///   the activation); `out` is the forward output.
-/// * `x`: the forward input (used by pointwise convolutions, which keep no `col`).
+/// * `x`: the forward input.
 /// * `dx`, `dw`, `db`: gradients, ADDED to (dfdx accumulates gradients). `dx` may be
 ///   `None` when the input needs no gradient.
 #[allow(clippy::too_many_arguments)]
@@ -303,7 +313,6 @@ pub fn conv2d_backward(
     w: &[f32],
     out: &[f32],
     relu: bool,
-    saved: ConvSaved,
     dout: &mut [f32],
     mut dx: Option<&mut [f32]>,
     dw: &mut [f32],
@@ -312,10 +321,7 @@ pub fn conv2d_backward(
     let rows = g.rows();
     let l = g.patch_len();
     let o = g.out_c;
-    assert!(
-        saved.col.is_some() || g.is_pointwise(),
-        "conv2d backward: the forward pass was run with keep = false"
-    );
+    assert_eq!(x.len(), g.input_len(), "conv2d backward: input length");
     assert_eq!(dout.len(), g.output_len(), "conv2d backward: dout length");
     assert_eq!(dw.len(), g.weight_len(), "conv2d backward: dw length");
     assert_eq!(db.len(), o, "conv2d backward: db length");
@@ -333,42 +339,39 @@ pub fn conv2d_backward(
     }
     let dz = &*dout;
     column_sums_add(dz, o, db);
-    match saved.col {
-        Some(mut col) => {
-            matmul(
-                dw,
-                MatRef::row_major(&col, rows, l).t(),
-                MatRef::row_major(dz, rows, o),
-                true,
-            );
-            if let (Some(dx), true) = (dx.as_deref_mut(), super::winograd::applies(g)) {
-                super::winograd::conv3x3_input_grad(g, dz, w, dx);
-            } else if let Some(dx) = dx {
-                // col is no longer needed: reuse its memory for dcol.
-                matmul(
-                    &mut col,
-                    MatRef::row_major(dz, rows, o),
-                    MatRef::row_major(w, l, o).t(),
-                    false,
-                );
-                col2im_add(g, &col, dx);
-            }
+    let wm = MatRef::row_major(w, l, o);
+    if g.is_pointwise() && g.pad_top == 0 && g.pad_left == 0 {
+        // The input itself is `col`.
+        matmul(
+            dw,
+            MatRef::row_major(x, rows, l).t(),
+            MatRef::row_major(dz, rows, o),
+            true,
+        );
+        if let Some(dx) = dx {
+            matmul(dx, MatRef::row_major(dz, rows, o), wm.t(), true);
         }
-        None => {
-            matmul(
-                dw,
-                MatRef::row_major(x, rows, l).t(),
-                MatRef::row_major(dz, rows, o),
-                true,
-            );
-            if let Some(dx) = dx {
-                matmul(
-                    dx,
-                    MatRef::row_major(dz, rows, o),
-                    MatRef::row_major(w, l, o).t(),
-                    true,
-                );
-            }
+        return;
+    }
+    if super::winograd::applies(g) {
+        super::winograd::conv3x3_weight_grad(g, x, dz, dw);
+        if let Some(dx) = dx {
+            super::winograd::conv3x3_input_grad(g, dz, w, dx);
+        }
+        return;
+    }
+    let (in_len, out_len) = (g.in_h * g.in_w * g.in_c, g.out_h * g.out_w * o);
+    let mut col = vec![0.0f32; g.with_batch(g.images_per_chunk()).rows() * l];
+    for (first, n) in g.chunks() {
+        let gc = g.with_batch(n);
+        let col = &mut col[..gc.rows() * l];
+        let dz = MatRef::row_major(&dz[first * out_len..][..gc.output_len()], gc.rows(), o);
+        im2col(&gc, &x[first * in_len..][..gc.input_len()], col);
+        matmul(dw, MatRef::row_major(col, gc.rows(), l).t(), dz, true);
+        if let Some(dx) = dx.as_deref_mut() {
+            // col is no longer needed: reuse its memory for dcol.
+            matmul(col, dz, wm.t(), false);
+            col2im_add(&gc, col, &mut dx[first * in_len..][..gc.input_len()]);
         }
     }
 }

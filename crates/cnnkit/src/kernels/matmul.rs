@@ -79,6 +79,7 @@ impl<'a> MatRef<'a> {
 /// assert_eq!(c, [26.0, 30.0, 38.0, 44.0]);
 /// ```
 pub fn matmul(dst: &mut [f32], lhs: MatRef<'_>, rhs: MatRef<'_>, accumulate: bool) {
+    super::tune_allocator();
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
     let threads = rayon::current_num_threads();
     // gemm parallelises over blocks of the output. A small output with a long inner
@@ -89,33 +90,6 @@ pub fn matmul(dst: &mut [f32], lhs: MatRef<'_>, rhs: MatRef<'_>, accumulate: boo
         return matmul_split_k(dst, lhs, rhs, accumulate, threads);
     }
     gemm_call(dst, lhs, rhs, accumulate, gemm::Parallelism::Rayon(0));
-}
-
-/// `dst (+)= lhs * rhs` where row `i` of the `lhs.rows x rhs.cols` result starts at
-/// `dst[i * dst_row_stride]` (columns contiguous), so that several products can be
-/// interleaved in one buffer.
-///
-/// # Panics
-/// As [`matmul`], or if `dst_row_stride < rhs.cols`.
-pub fn matmul_into(
-    dst: &mut [f32],
-    dst_row_stride: usize,
-    lhs: MatRef<'_>,
-    rhs: MatRef<'_>,
-    accumulate: bool,
-) {
-    assert!(
-        dst_row_stride >= rhs.cols,
-        "matmul_into: row stride shorter than a row"
-    );
-    gemm_call_strided(
-        dst,
-        dst_row_stride,
-        lhs,
-        rhs,
-        accumulate,
-        gemm::Parallelism::Rayon(0),
-    );
 }
 
 /// Outputs up to this many elements use [`matmul_split_k`] ...

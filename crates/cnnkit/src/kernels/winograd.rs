@@ -22,7 +22,7 @@
 use rayon::prelude::*;
 
 use super::conv::ConvGeometry;
-use super::matmul::{matmul_into, MatRef};
+use super::matmul::{matmul, MatRef};
 
 /// True when `g` is a 3x3 convolution with stride 1 and one zero of padding on each side.
 pub fn applies(g: &ConvGeometry) -> bool {
@@ -41,62 +41,96 @@ fn tiles(h: usize, w: usize) -> (usize, usize) {
     (h.div_ceil(2), w.div_ceil(2))
 }
 
-/// `out = a * x + b * y`, element by element.
-#[inline]
-fn combine(out: &mut [f32], x: &[f32], y: &[f32], a: f32, b: f32) {
-    for ((o, x), y) in out.iter_mut().zip(x).zip(y) {
-        *o = a * x + b * y;
-    }
+/// Images per chunk so that the transformed tiles of one chunk (`V` or `M`) stay near
+/// [`super::conv::CHUNK_FLOATS`]: large batches then reuse a few megabytes instead of
+/// allocating (and page-faulting) hundreds, and the GEMMs still have thousands of rows.
+fn images_per_chunk(batch: usize, h: usize, w: usize, channels: usize) -> usize {
+    let (th, tw) = tiles(h, w);
+    (super::conv::CHUNK_FLOATS / (th * tw * 16 * channels).max(1)).clamp(1, batch.max(1))
 }
 
-/// `V[t][xi][c]`: the transformed 4x4 input tile `t` for every channel (tile-major, so each
-/// tile is written by one task).
-fn transform_input(x: &[f32], batch: usize, h: usize, w: usize, c: usize) -> Vec<f32> {
+/// The terms of row `i` of `Bᵀ d` as (row of the 4x4 tile `d`, sign); the same table gives
+/// the columns of `(Bᵀ d) B`.
+const B_TERMS: [&[(usize, f32)]; 4] = [
+    &[(0, 1.0), (2, -1.0)],
+    &[(1, 1.0), (2, 1.0)],
+    &[(2, 1.0), (1, -1.0)],
+    &[(1, 1.0), (3, -1.0)],
+];
+
+/// The terms of row `i` of `A dY` for a 2x2 output block `dY` (the adjoint of the output
+/// transform `Aᵀ M A`), as (row of `dY`, sign); the same table gives the columns.
+const A_TERMS: [&[(usize, f32)]; 4] = [
+    &[(0, 1.0)],
+    &[(0, 1.0), (1, 1.0)],
+    &[(0, 1.0), (1, -1.0)],
+    &[(1, -1.0)],
+];
+
+/// Fills `planes`, laid out `P[xi][t][c]` (one contiguous `tiles x c` matrix per transformed
+/// position `xi`, so that each of the 16 GEMMs reads a plain row-major operand), with
+/// `Lᵀ d L` of every tile `d` of `x` (`batch` images `h x w x c`), where `terms[i]` lists
+/// the rows of `d` (with signs) that row `i` of `Lᵀ d` adds, and tile `(ty, tx)` starts at
+/// pixel `(2 ty - offset, 2 tx - offset)` (pixels outside the image are zeros).
+///
+/// Each entry of `Lᵀ d L` is a signed sum of a few pixels, so each position is computed
+/// directly, one rayon task per position.
+#[allow(clippy::too_many_arguments)]
+fn transform_tiles(
+    x: &[f32],
+    (batch, h, w): (usize, usize, usize),
+    c: usize,
+    terms: &[&[(usize, f32)]; 4],
+    offset: usize,
+    planes: &mut [f32],
+) {
     let (th, tw) = tiles(h, w);
-    let mut v = vec![0.0f32; batch * th * tw * 16 * c];
-    let zeros = vec![0.0f32; c];
-    v.par_chunks_mut(16 * c).enumerate().for_each_init(
-        || vec![0.0f32; 16 * c],
-        |r, (t, vt)| {
-            let tx = t % tw;
-            let ty = (t / tw) % th;
-            let b = t / (tw * th);
-            let img = &x[b * h * w * c..(b + 1) * h * w * c];
-            // The 16 input pixels of the tile (zeros outside the image).
-            let d: [&[f32]; 16] = std::array::from_fn(|k| {
-                let iy = (2 * ty + k / 4) as isize - 1;
-                let ix = (2 * tx + k % 4) as isize - 1;
-                if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
-                    &zeros[..]
-                } else {
-                    let p = (iy as usize * w + ix as usize) * c;
-                    &img[p..p + c]
-                }
-            });
-            // Bᵀ d (combinations of rows), then (Bᵀ d) B (of columns), each a loop over the
-            // channels that the compiler vectorises.
-            for j in 0..4 {
-                let (r0, rest) = r[j * c..].split_at_mut(4 * c);
-                let (r1, rest) = rest.split_at_mut(4 * c);
-                let (r2, r3) = rest.split_at_mut(4 * c);
-                combine(&mut r0[..c], d[j], d[8 + j], 1.0, -1.0);
-                combine(&mut r1[..c], d[4 + j], d[8 + j], 1.0, 1.0);
-                combine(&mut r2[..c], d[8 + j], d[4 + j], 1.0, -1.0);
-                combine(&mut r3[..c], d[4 + j], d[12 + j], 1.0, -1.0);
-            }
-            for i in 0..4 {
-                let row = |j: usize| &r[(4 * i + j) * c..(4 * i + j + 1) * c];
-                let (v0, rest) = vt[4 * i * c..(4 * i + 4) * c].split_at_mut(c);
-                let (v1, rest) = rest.split_at_mut(c);
-                let (v2, v3) = rest.split_at_mut(c);
-                combine(v0, row(0), row(2), 1.0, -1.0);
-                combine(v1, row(1), row(2), 1.0, 1.0);
-                combine(v2, row(2), row(1), 1.0, -1.0);
-                combine(v3, row(1), row(3), 1.0, -1.0);
-            }
-        },
+    let t_count = batch * th * tw;
+    assert_eq!(
+        planes.len(),
+        16 * t_count * c,
+        "winograd: tile planes length"
     );
-    v
+    planes
+        .par_chunks_mut(t_count * c)
+        .enumerate()
+        .for_each(|(xi, plane)| {
+            let (i, j) = (xi / 4, xi % 4);
+            let pixels: Vec<(usize, usize, f32)> = terms[i]
+                .iter()
+                .flat_map(|&(a, sa)| terms[j].iter().map(move |&(b, sb)| (a, b, sa * sb)))
+                .collect();
+            for (t, dst) in plane.chunks_exact_mut(c).enumerate() {
+                let tx = t % tw;
+                let ty = (t / tw) % th;
+                let img = &x[(t / (tw * th)) * h * w * c..][..h * w * c];
+                dst.fill(0.0);
+                for &(a, b, sign) in &pixels {
+                    // wrapping_sub turns a position left of or above the image into a huge
+                    // index, caught by the bounds test with those below and right of it.
+                    let iy = (2 * ty + a).wrapping_sub(offset);
+                    let ix = (2 * tx + b).wrapping_sub(offset);
+                    if iy >= h || ix >= w {
+                        continue;
+                    }
+                    let src = &img[(iy * w + ix) * c..][..c];
+                    if sign > 0.0 {
+                        for (d, s) in dst.iter_mut().zip(src) {
+                            *d += s;
+                        }
+                    } else {
+                        for (d, s) in dst.iter_mut().zip(src) {
+                            *d -= s;
+                        }
+                    }
+                }
+            }
+        });
+}
+
+/// `V = Bᵀ d B` of every 4x4 input tile (one pixel of zero padding around the image).
+fn transform_input(x: &[f32], batch: usize, h: usize, w: usize, c: usize, v: &mut [f32]) {
+    transform_tiles(x, (batch, h, w), c, &B_TERMS, 1, v);
 }
 
 /// `U[xi][ci][co]` = G g Gᵀ for the filter `g[ky][kx] = weight(ky, kx, ci, co)`.
@@ -142,7 +176,8 @@ fn transform_weights(
     u
 }
 
-/// The core: `out (+)= act(conv3x3_same(x, U) + bias)` with pre-transformed weights.
+/// The core: `out (+)= act(conv3x3_same(x, U) + bias)` with pre-transformed weights, over
+/// chunks of [`images_per_chunk`] images.
 #[allow(clippy::too_many_arguments)]
 fn convolve(
     x: &[f32],
@@ -156,32 +191,60 @@ fn convolve(
     out: &mut [f32],
 ) {
     let (th, tw) = tiles(h, w);
-    let t_count = batch * th * tw;
-    let v = transform_input(x, batch, h, w, c_in);
-    // M[t][xi][co] = Σ_ci V[t][xi][ci] U[xi][ci][co]: 16 products with strided rows.
-    let mut m = vec![0.0f32; t_count * 16 * c_out];
-    for xi in 0..16 {
-        let lhs = MatRef {
-            data: &v[xi * c_in..],
-            rows: t_count,
-            cols: c_in,
-            row_stride: 16 * c_in,
-            col_stride: 1,
-        };
-        let rhs = MatRef::row_major(&u[xi * c_in * c_out..(xi + 1) * c_in * c_out], c_in, c_out);
-        matmul_into(&mut m[xi * c_out..], 16 * c_out, lhs, rhs, false);
+    let chunk = images_per_chunk(batch, h, w, c_in.max(c_out));
+    let mut v = vec![0.0f32; chunk * th * tw * 16 * c_in];
+    let mut m = vec![0.0f32; chunk * th * tw * 16 * c_out];
+    for first in (0..batch).step_by(chunk) {
+        let n = chunk.min(batch - first);
+        let t_count = n * th * tw;
+        let v = &mut v[..16 * t_count * c_in];
+        let m = &mut m[..16 * t_count * c_out];
+        transform_input(
+            &x[first * h * w * c_in..][..n * h * w * c_in],
+            n,
+            h,
+            w,
+            c_in,
+            v,
+        );
+        // M[xi] = V[xi] U[xi]: 16 products (tiles x c_in) (c_in x c_out).
+        for xi in 0..16 {
+            matmul(
+                &mut m[xi * t_count * c_out..][..t_count * c_out],
+                MatRef::row_major(&v[xi * t_count * c_in..][..t_count * c_in], t_count, c_in),
+                MatRef::row_major(&u[xi * c_in * c_out..][..c_in * c_out], c_in, c_out),
+                false,
+            );
+        }
+        let out = &mut out[first * h * w * c_out..][..n * h * w * c_out];
+        transform_output(m, (n, h, w), c_out, bias, relu, accumulate, out);
     }
-    // Y = Aᵀ M A, plus bias and activation, written per image row pair.
+}
+
+/// `Y = Aᵀ M A` for every tile of `n` images, plus bias and activation, written (or added)
+/// to `out`; `m` is laid out `M[xi][t][c]`. One rayon task per image.
+#[allow(clippy::too_many_arguments)]
+fn transform_output(
+    m: &[f32],
+    (n, h, w): (usize, usize, usize),
+    c_out: usize,
+    bias: Option<&[f32]>,
+    relu: bool,
+    accumulate: bool,
+    out: &mut [f32],
+) {
+    let (th, tw) = tiles(h, w);
+    let t_count = n * th * tw;
     let img_out = h * w * c_out;
     out.par_chunks_mut(img_out).enumerate().for_each(|(b, y)| {
         let mut s = vec![0.0f32; 8 * c_out];
         for ty in 0..th {
             for tx in 0..tw {
                 let t = (b * th + ty) * tw + tx;
-                let mt = &m[t * 16 * c_out..(t + 1) * 16 * c_out];
+                let mt = |xi: usize| &m[(xi * t_count + t) * c_out..][..c_out];
                 // Aᵀ M: 2 rows of 4 c-vectors.
                 for j in 0..4 {
-                    let m = |i: usize| &mt[(4 * i + j) * c_out..][..c_out];
+                    let m = |i: usize| mt(4 * i + j);
                     let (s0, s1) = s.split_at_mut(4 * c_out);
                     let s0 = &mut s0[j * c_out..][..c_out];
                     let s1 = &mut s1[j * c_out..][..c_out];
@@ -298,4 +361,66 @@ pub fn conv3x3_input_grad(g: &ConvGeometry, dz: &[f32], w: &[f32], dx: &mut [f32
         true,
         dx,
     );
+}
+
+/// Gradient with respect to the weights of a 3x3, stride 1, `same` convolution, added to
+/// `dw` (`3, 3, in_c, out_c`): `dz` is the gradient before the activation.
+///
+/// The adjoint of the forward algorithm: `dM = A dY Aᵀ` for every 2x2 block of `dz`,
+/// `dU[xi] = V[xi]ᵀ dM[xi]` summed over the tiles (16 GEMMs, 2.25 times fewer
+/// multiplications than `colᵀ dZ`), and `dw += Gᵀ dU G`.
+pub fn conv3x3_weight_grad(g: &ConvGeometry, x: &[f32], dz: &[f32], dw: &mut [f32]) {
+    assert!(applies(g), "winograd: not a 3x3 stride-1 same convolution");
+    assert_eq!(x.len(), g.input_len(), "winograd: input length");
+    assert_eq!(dz.len(), g.output_len(), "winograd: dz length");
+    assert_eq!(dw.len(), g.weight_len(), "winograd: dw length");
+    let (batch, h, w) = (g.batch, g.in_h, g.in_w);
+    let (ci, co) = (g.in_c, g.out_c);
+    let (th, tw) = tiles(h, w);
+    let chunk = images_per_chunk(batch, h, w, ci.max(co));
+    let mut v = vec![0.0f32; chunk * th * tw * 16 * ci];
+    let mut dm = vec![0.0f32; chunk * th * tw * 16 * co];
+    let mut du = vec![0.0f32; 16 * ci * co];
+    for first in (0..batch).step_by(chunk) {
+        let n = chunk.min(batch - first);
+        let t_count = n * th * tw;
+        let v = &mut v[..16 * t_count * ci];
+        let dm = &mut dm[..16 * t_count * co];
+        transform_input(&x[first * h * w * ci..][..n * h * w * ci], n, h, w, ci, v);
+        let dz = &dz[first * h * w * co..][..n * h * w * co];
+        transform_tiles(dz, (n, h, w), co, &A_TERMS, 0, dm);
+        for xi in 0..16 {
+            matmul(
+                &mut du[xi * ci * co..][..ci * co],
+                MatRef::row_major(&v[xi * t_count * ci..][..t_count * ci], t_count, ci).t(),
+                MatRef::row_major(&dm[xi * t_count * co..][..t_count * co], t_count, co),
+                true,
+            );
+        }
+    }
+    // dw[ky][kx] += Σ_a Σ_b G[a][ky] dU[a][b] G[b][kx], in two separable passes over
+    // whole `ci x co` planes: T[a][kx] = Σ_b dU[a][b] G[b][kx], then Σ_a G[a][ky] T[a][kx].
+    const G_COLS: [&[(usize, f32)]; 3] = [
+        &[(0, 1.0), (1, 0.5), (2, 0.5)],
+        &[(1, 0.5), (2, -0.5)],
+        &[(1, 0.5), (2, 0.5), (3, 1.0)],
+    ];
+    let plane = ci * co;
+    let mut t = vec![0.0f32; 12 * plane];
+    t.par_chunks_mut(plane).enumerate().for_each(|(p, tp)| {
+        let (a, kx) = (p / 3, p % 3);
+        for &(b, gb) in G_COLS[kx] {
+            for (d, s) in tp.iter_mut().zip(&du[(4 * a + b) * plane..][..plane]) {
+                *d += gb * s;
+            }
+        }
+    });
+    dw.par_chunks_mut(plane).enumerate().for_each(|(p, dwp)| {
+        let (ky, kx) = (p / 3, p % 3);
+        for &(a, ga) in G_COLS[ky] {
+            for (d, s) in dwp.iter_mut().zip(&t[(3 * a + kx) * plane..][..plane]) {
+                *d += ga * s;
+            }
+        }
+    });
 }
