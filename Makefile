@@ -10,6 +10,7 @@
 #   make strip     remove outputs from notebooks/*.ipynb (they are committed without outputs)
 #   make check-clean   fail if a notebook has outputs
 #   make bench     cargo run --release -p cnnkit --example bench
+#   make bench-evcxr   the same benchmark built as notebook cells' dependencies are
 #   make student   student notebooks (no solutions, no outputs) from notebooks/exercises -> build/student
 #   make clean     remove build/          make clean-cache   remove the shared evcxr caches
 
@@ -20,10 +21,10 @@ NB ?=
 RUN_ARGS ?=
 EVCXR_CACHE_DIRS := $${XDG_CACHE_HOME:-$$HOME/.cache}/cnnkit-notebooks $${XDG_CACHE_HOME:-$$HOME/.cache}/evcxr
 
-.PHONY: help setup run test lab strip check-clean bench student clean clean-cache
+.PHONY: help setup run test lab strip check-clean bench bench-evcxr student clean clean-cache
 
 help:
-	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
 
 setup:
 	@bash scripts/setup.sh
@@ -35,9 +36,7 @@ test: setup
 	@$(PY) scripts/test.py
 
 lab: setup
-	@echo "JupyterLab on notebooks/ (stop it with Ctrl-C twice)"
-	@EVCXR_CONFIG_DIR="$(CURDIR)/tools/evcxr" $(if $(filter-out 0,$(QUICK)),CNNKIT_QUICK=1) \
-		.venv/bin/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+	@$(if $(filter-out 0,$(QUICK)),CNNKIT_QUICK=1) $(PY) tools/lab.py $(LAB_ARGS)
 
 strip:
 	@python3 tools/check_clean.py --strip
@@ -47,6 +46,9 @@ check-clean:
 
 bench:
 	cargo run --release -p cnnkit --example bench
+
+bench-evcxr:
+	cargo run --profile evcxr-tuned -p cnnkit --example bench
 
 student: setup
 	@$(PY) tools/make_student.py notebooks/exercises -o build/student

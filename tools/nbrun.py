@@ -39,7 +39,11 @@ Speed: every kernel gets EVCXR_CONFIG_DIR=tools/evcxr, whose init.evcxr turns on
 EVCXR_TMPDIR under ~/.cache/cnnkit-notebooks/, so that the next kernel finds the cargo
 target folder of the previous one and rebuilds nothing (not even the path crate cnnkit,
 which `:cache` skips). A lock file keeps two runners from sharing one folder. For the
-fixed folder the kernel also gets LD_LIBRARY_PATH (see kernel_env).
+fixed folder the kernel also gets LD_LIBRARY_PATH (see with_std_libdir).
+
+Speed inside cells: ~/.cache/cnnkit-notebooks/.cargo/config.toml (a copy of
+tools/evcxr/cargo-config.toml) gives the cells' dependencies release settings; evcxr's
+own profile (debug assertions, overflow checks) made training 2.9x slower.
 """
 
 from __future__ import annotations
@@ -78,6 +82,7 @@ DEFAULT_GRACE = 0.1  # seconds to wait for late stderr after each cell
 MATHJAX_SRC = ROOT / ".venv" / "share" / "mathjax"
 MATHJAX_CONFIG = "TeX-AMS_CHTML-full,Safe"
 EVCXR_CONFIG_DIR = ROOT / "tools" / "evcxr"
+CARGO_PROFILE = EVCXR_CONFIG_DIR / "cargo-config.toml"
 PANIC_LINE = re.compile(r"^thread '.*' .*panicked at ", re.MULTILINE)
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -257,14 +262,32 @@ class Client(NotebookClient):
 # Shared evcxr folders
 
 
+def evcxr_base() -> Path:
+    """The folder that holds the kernels' build folders (and their cargo settings)."""
+    return Path(os.environ.get("NBRUN_EVCXR_DIR") or cache_home() / "cnnkit-notebooks")
+
+
+def install_cargo_profile(base: Path) -> None:
+    """Puts tools/evcxr/cargo-config.toml at base/.cargo/config.toml, where cargo finds it
+    for every build folder below `base` (release settings for the cells' dependencies)."""
+    target = base / ".cargo" / "config.toml"
+    text = CARGO_PROFILE.read_text(encoding="utf-8")
+    if target.is_file() and target.read_text(encoding="utf-8") == text:
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(target)
+
+
 @contextlib.contextmanager
 def evcxr_tmpdir(enabled: bool):
     """Yields a fixed EVCXR_TMPDIR under ~/.cache that no other runner uses now, or None."""
     if not enabled:
         yield None
         return
-    base = Path(os.environ.get("NBRUN_EVCXR_DIR") or cache_home() / "cnnkit-notebooks")
-    base.mkdir(parents=True, exist_ok=True)
+    base = evcxr_base()
+    install_cargo_profile(base)
     for slot in range(8):
         lock_path = base / f"evcxr-{slot}.lock"
         fh = open(lock_path, "w")
@@ -295,14 +318,34 @@ def kernel_env(quick: bool, tmpdir: Path | None, use_cache: bool) -> dict[str, s
         env["EVCXR_CONFIG_DIR"] = str(EVCXR_CONFIG_DIR)
     if tmpdir is not None:
         env["EVCXR_TMPDIR"] = str(tmpdir)
-        # rustc writes the cell library's RUNPATH relative to target/<triple>/debug/deps, but
-        # evcxr loads a copy one folder up. From a /tmp/.tmpXXXX folder the extra `..` stops
-        # at `/` and the path still reaches the toolchain; from ~/.cache it does not, and the
-        # first cell dies with "dlopen failed" (libstd-*.so not found). Naming the
-        # toolchain's library folder here fixes that for any EVCXR_TMPDIR.
-        libdir = rust_std_libdir()
-        if libdir:
-            env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in (libdir, env.get("LD_LIBRARY_PATH", "")) if p)
+    else:
+        # evcxr then makes a fresh temporary folder per kernel: below `evcxr_base()`, so
+        # that cargo still finds the dependencies' build settings (install_cargo_profile).
+        env["TMPDIR"] = str(kernel_tmp_root())
+    return with_std_libdir(env)
+
+
+def kernel_tmp_root() -> Path:
+    """A TMPDIR for kernels without a fixed build folder, below `evcxr_base()`."""
+    base = evcxr_base()
+    install_cargo_profile(base)
+    root = base / "tmp"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def with_std_libdir(env: dict[str, str]) -> dict[str, str]:
+    """Adds the toolchain's library folder to LD_LIBRARY_PATH.
+
+    rustc writes the cell library's RUNPATH relative to target/<triple>/debug/deps, but
+    evcxr loads a copy one folder up. From a /tmp/.tmpXXXX folder the extra `..` stops at
+    `/` and the path still reaches the toolchain; from ~/.cache it does not, and the first
+    cell dies with "dlopen failed" (libstd-*.so not found). Naming the toolchain's library
+    folder fixes that for any build folder.
+    """
+    libdir = rust_std_libdir()
+    if libdir:
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in (libdir, env.get("LD_LIBRARY_PATH", "")) if p)
     return env
 
 

@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+"""Starts JupyterLab on notebooks/ with the kernel settings that `tools/nbrun.py` uses.
+
+    .venv/bin/python tools/lab.py [jupyter lab arguments]      (what `make lab` runs)
+
+The kernels get evcxr's `:cache` (EVCXR_CONFIG_DIR=tools/evcxr) and build below
+~/.cache/cnnkit-notebooks/ (TMPDIR), where ~/.cache/cnnkit-notebooks/.cargo/config.toml
+gives cnnkit, dfdx and gemm release settings instead of evcxr's debug-checked profile:
+the lecture's training runs about three times faster that way. Each kernel still gets its
+own build folder, so several notebooks can be open at once.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import nbrun  # noqa: E402
+
+
+def main(argv: list[str]) -> int:
+    env = nbrun.with_std_libdir(dict(os.environ))
+    env["EVCXR_CONFIG_DIR"] = str(nbrun.EVCXR_CONFIG_DIR)
+    env["TMPDIR"] = str(nbrun.kernel_tmp_root())
+    jupyter = Path(sys.executable).parent / "jupyter"
+    args = [str(jupyter), "lab", f"--notebook-dir={nbrun.ROOT / 'notebooks'}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.append("--allow-root")
+    print(f"JupyterLab on {nbrun.ROOT / 'notebooks'} (stop it with Ctrl-C twice)")
+    print(f"kernels build below {env['TMPDIR']}")
+    os.execve(args[0], args + argv, env)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
