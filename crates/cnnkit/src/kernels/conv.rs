@@ -271,7 +271,7 @@ pub fn conv2d_forward(
     if g.is_pointwise() && g.pad_top == 0 && g.pad_left == 0 {
         matmul(out, MatRef::row_major(x, g.rows(), l), w, true);
     } else {
-        let mut col = vec![0.0f32; g.with_batch(g.images_per_chunk()).rows() * l];
+        let mut col = super::scratch::take(g.with_batch(g.images_per_chunk()).rows() * l);
         for (first, n) in g.chunks() {
             let gc = g.with_batch(n);
             let col = &mut col[..gc.rows() * l];
@@ -361,7 +361,7 @@ pub fn conv2d_backward(
         return;
     }
     let (in_len, out_len) = (g.in_h * g.in_w * g.in_c, g.out_h * g.out_w * o);
-    let mut col = vec![0.0f32; g.with_batch(g.images_per_chunk()).rows() * l];
+    let mut col = super::scratch::take(g.with_batch(g.images_per_chunk()).rows() * l);
     for (first, n) in g.chunks() {
         let gc = g.with_batch(n);
         let col = &mut col[..gc.rows() * l];

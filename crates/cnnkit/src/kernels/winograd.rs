@@ -23,6 +23,7 @@ use rayon::prelude::*;
 
 use super::conv::ConvGeometry;
 use super::matmul::{matmul, MatRef};
+use super::scratch;
 
 /// True when `g` is a 3x3 convolution with stride 1 and one zero of padding on each side.
 pub fn applies(g: &ConvGeometry) -> bool {
@@ -104,7 +105,7 @@ fn transform_tiles(
                 let tx = t % tw;
                 let ty = (t / tw) % th;
                 let img = &x[(t / (tw * th)) * h * w * c..][..h * w * c];
-                dst.fill(0.0);
+                let mut written = false;
                 for &(a, b, sign) in &pixels {
                     // wrapping_sub turns a position left of or above the image into a huge
                     // index, caught by the bounds test with those below and right of it.
@@ -114,7 +115,13 @@ fn transform_tiles(
                         continue;
                     }
                     let src = &img[(iy * w + ix) * c..][..c];
-                    if sign > 0.0 {
+                    if !written {
+                        // The first term overwrites (dst holds stale scratch data).
+                        for (d, s) in dst.iter_mut().zip(src) {
+                            *d = sign * s;
+                        }
+                        written = true;
+                    } else if sign > 0.0 {
                         for (d, s) in dst.iter_mut().zip(src) {
                             *d += s;
                         }
@@ -123,6 +130,9 @@ fn transform_tiles(
                             *d -= s;
                         }
                     }
+                }
+                if !written {
+                    dst.fill(0.0); // the tile lies entirely in the padding
                 }
             }
         });
@@ -192,8 +202,8 @@ fn convolve(
 ) {
     let (th, tw) = tiles(h, w);
     let chunk = images_per_chunk(batch, h, w, c_in.max(c_out));
-    let mut v = vec![0.0f32; chunk * th * tw * 16 * c_in];
-    let mut m = vec![0.0f32; chunk * th * tw * 16 * c_out];
+    let mut v = scratch::take(chunk * th * tw * 16 * c_in);
+    let mut m = scratch::take(chunk * th * tw * 16 * c_out);
     for first in (0..batch).step_by(chunk) {
         let n = chunk.min(batch - first);
         let t_count = n * th * tw;
@@ -378,8 +388,8 @@ pub fn conv3x3_weight_grad(g: &ConvGeometry, x: &[f32], dz: &[f32], dw: &mut [f3
     let (ci, co) = (g.in_c, g.out_c);
     let (th, tw) = tiles(h, w);
     let chunk = images_per_chunk(batch, h, w, ci.max(co));
-    let mut v = vec![0.0f32; chunk * th * tw * 16 * ci];
-    let mut dm = vec![0.0f32; chunk * th * tw * 16 * co];
+    let mut v = scratch::take(chunk * th * tw * 16 * ci);
+    let mut dm = scratch::take(chunk * th * tw * 16 * co);
     let mut du = vec![0.0f32; 16 * ci * co];
     for first in (0..batch).step_by(chunk) {
         let n = chunk.min(batch - first);
