@@ -17,12 +17,14 @@
 //! | [`plot`] | charts (SVG), images (PNG), tables, shown inline in evcxr and savable |
 //! | [`figures`] | the lecture's book figures, redrawn by code |
 //! | [`quick`] | quick mode (`CNNKIT_QUICK=1`) for CI |
+//! | [`build`] | how cnnkit was compiled (a warning when evcxr's checks slow it down) |
 //! | [`error`] | the one error type |
 //!
 //! Notebooks start with `use cnnkit::prelude::*;`.
 #![warn(missing_docs)]
 
 pub mod arith;
+pub mod build;
 pub mod checkpoint;
 pub mod data;
 pub mod error;

@@ -417,6 +417,7 @@ pub fn fit<M: Classifier<C, N>, const C: usize, const N: usize>(
     if train.labels.len() != train.len() {
         return Err(Error::invalid("training data", "every image needs a label"));
     }
+    crate::build::warn_if_slow();
     let dev = Cpu::seed_from_u64(cfg.seed);
     // Give every parameter a fresh tensor id from this call. Gradients are keyed by id, and
     // in evcxr each cell links its own copy of dfdx, whose id counter restarts at zero: a
