@@ -256,8 +256,17 @@ impl Style {
                     let color = s.color.to_plotters();
                     let st = ShapeStyle::from(&color).stroke_width(2 * SS);
                     if s.line && s.dashed {
-                        legend_area.draw(&PathElement::new(vec![(ss(4), y), (ss(12), y)], st))?;
-                        legend_area.draw(&PathElement::new(vec![(ss(18), y), (ss(28), y)], st))?;
+                        // Dashes with clear gaps; the middle one gives way to the marker
+                        // (a marker over a two-dash sample made it look solid).
+                        let dashes: &[(i32, i32)] = if s.markers {
+                            &[(2, 8), (24, 30)]
+                        } else {
+                            &[(2, 8), (13, 19), (24, 30)]
+                        };
+                        for &(a, b) in dashes {
+                            legend_area
+                                .draw(&PathElement::new(vec![(ss(a), y), (ss(b), y)], st))?;
+                        }
                     } else if s.line {
                         legend_area.draw(&PathElement::new(vec![(ss(4), y), (ss(28), y)], st))?;
                     }
