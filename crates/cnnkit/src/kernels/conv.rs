@@ -220,17 +220,27 @@ impl ConvGeometry {
 
     /// Images per chunk so that one chunk's `col` holds about [`CHUNK_FLOATS`] floats.
     pub fn images_per_chunk(&self) -> usize {
-        let per_image = self.out_h * self.out_w * self.patch_len();
-        (CHUNK_FLOATS / per_image.max(1)).clamp(1, self.batch.max(1))
+        images_per_chunk(self.batch, self.out_h * self.out_w * self.patch_len())
     }
 
     /// The chunks of the batch: `(first image, images)`.
     fn chunks(&self) -> impl Iterator<Item = (usize, usize)> {
-        let (batch, per) = (self.batch, self.images_per_chunk());
-        (0..batch)
-            .step_by(per)
-            .map(move |first| (first, per.min(batch - first)))
+        image_chunks(self.batch, self.images_per_chunk())
     }
+}
+
+/// Images per chunk of a batch of `batch` images when one image needs `floats_per_image`
+/// floats of scratch: about [`CHUNK_FLOATS`] per chunk, at least one image.
+pub(crate) fn images_per_chunk(batch: usize, floats_per_image: usize) -> usize {
+    (CHUNK_FLOATS / floats_per_image.max(1)).clamp(1, batch.max(1))
+}
+
+/// The chunks `(first image, images)` of a batch of `batch` images, `per` at a time (the
+/// last one may be shorter).
+pub(crate) fn image_chunks(batch: usize, per: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..batch)
+        .step_by(per)
+        .map(move |first| (first, per.min(batch - first)))
 }
 
 /// Forward pass: `out = act(conv(x, w) + b)`, where `act` is ReLU when `relu` is true.

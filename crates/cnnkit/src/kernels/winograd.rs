@@ -47,7 +47,7 @@ fn tiles(h: usize, w: usize) -> (usize, usize) {
 /// allocating (and page-faulting) hundreds, and the GEMMs still have thousands of rows.
 fn images_per_chunk(batch: usize, h: usize, w: usize, channels: usize) -> usize {
     let (th, tw) = tiles(h, w);
-    (super::conv::CHUNK_FLOATS / (th * tw * 16 * channels).max(1)).clamp(1, batch.max(1))
+    super::conv::images_per_chunk(batch, th * tw * 16 * channels)
 }
 
 /// The terms of row `i` of `Bᵀ d` as (row of the 4x4 tile `d`, sign); the same table gives
@@ -204,8 +204,7 @@ fn convolve(
     let chunk = images_per_chunk(batch, h, w, c_in.max(c_out));
     let mut v = scratch::take(chunk * th * tw * 16 * c_in);
     let mut m = scratch::take(chunk * th * tw * 16 * c_out);
-    for first in (0..batch).step_by(chunk) {
-        let n = chunk.min(batch - first);
+    for (first, n) in super::conv::image_chunks(batch, chunk) {
         let t_count = n * th * tw;
         let v = &mut v[..16 * t_count * c_in];
         let m = &mut m[..16 * t_count * c_out];
@@ -391,8 +390,7 @@ pub fn conv3x3_weight_grad(g: &ConvGeometry, x: &[f32], dz: &[f32], dw: &mut [f3
     let mut v = scratch::take(chunk * th * tw * 16 * ci);
     let mut dm = scratch::take(chunk * th * tw * 16 * co);
     let mut du = vec![0.0f32; 16 * ci * co];
-    for first in (0..batch).step_by(chunk) {
-        let n = chunk.min(batch - first);
+    for (first, n) in super::conv::image_chunks(batch, chunk) {
         let t_count = n * th * tw;
         let v = &mut v[..16 * t_count * ci];
         let dm = &mut dm[..16 * t_count * co];
