@@ -21,9 +21,10 @@ import nbrun  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
-    env = nbrun.with_std_libdir(dict(os.environ))
-    env["EVCXR_CONFIG_DIR"] = str(nbrun.EVCXR_CONFIG_DIR)
-    env["TMPDIR"] = str(nbrun.kernel_tmp_root())
+    # The runner's environment for a kernel without a fixed build folder; quick mode as
+    # the caller set it (`QUICK=1 make lab`).
+    quick = os.environ.get("CNNKIT_QUICK", "").strip().lower() not in ("", "0", "false", "no")
+    env = nbrun.kernel_env(quick, None, True)
     jupyter = Path(sys.executable).parent / "jupyter"
     args = [str(jupyter), "lab", f"--notebook-dir={nbrun.ROOT / 'notebooks'}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
