@@ -459,61 +459,99 @@ fn skipping_the_input_gradient_leaves_parameter_gradients_unchanged() {
     );
 }
 
-/// The fast paths (Winograd for 3x3 `same` layers) at the lecture's layer sizes agree with
-/// the plain loops (forward) and with im2col + col2im (input gradient) to 1e-4 relative.
-#[test]
-fn fast_paths_agree_with_reference_at_lecture_sizes() {
-    use cnnkit::kernels::conv::{col2im_add, ConvGeometry};
+/// Winograd's forward pass, input gradient and weight gradient of a 3x3 `same` layer
+/// (`batch` images `hw.0 x hw.1 x c` to `o` channels), checked against the plain loops
+/// (forward), im2col + col2im (input gradient) and colᵀ dZ (weight gradient) to 1e-4
+/// relative. Returns the three results.
+fn check_winograd(
+    rng: &mut StdRng,
+    b: usize,
+    hw: (usize, usize),
+    c: usize,
+    o: usize,
+) -> [Vec<f32>; 3] {
+    use cnnkit::kernels::conv::{col2im_add, im2col, ConvGeometry};
     use cnnkit::kernels::matmul::{matmul, MatRef};
     use cnnkit::kernels::winograd;
+    let (h, w_) = hw;
+    let g = ConvGeometry::new(b, (h, w_, c), o, (3, 3), (1, 1), Padding::Same).unwrap();
+    assert!(winograd::applies(&g));
+    let x = random_vec(rng, g.input_len());
+    let w = random_vec(rng, g.weight_len());
+    let bias = random_vec(rng, o);
+    let mut out = vec![0.0; g.output_len()];
+    winograd::conv3x3_forward(&g, &x, &w, &bias, false, &mut out);
+    let xa = Array4::from_shape_vec((b, h, w_, c), x.clone()).unwrap();
+    let wa = Array4::from_shape_vec((3, 3, c, o), w.clone()).unwrap();
+    let expected = ref_conv(&xa, &wa, &bias, 1, true, false);
+    let what = format!("winograd forward {h}x{w_}x{c}->{o}");
+    assert_close(&out, expected.as_slice().unwrap(), 1e-4, &what);
+
+    let dz = random_vec(rng, g.output_len());
+    let mut dx = vec![0.0; g.input_len()];
+    winograd::conv3x3_input_grad(&g, &dz, &w, &mut dx);
+    let mut dcol = vec![0.0; g.rows() * g.patch_len()];
+    matmul(
+        &mut dcol,
+        MatRef::row_major(&dz, g.rows(), o),
+        MatRef::row_major(&w, g.patch_len(), o).t(),
+        false,
+    );
+    let mut dx_ref = vec![0.0; g.input_len()];
+    col2im_add(&g, &dcol, &mut dx_ref);
+    let what = format!("winograd input gradient {h}x{w_}x{c}->{o}");
+    assert_close(&dx, &dx_ref, 1e-4, &what);
+
+    let mut dw = vec![0.0; g.weight_len()];
+    winograd::conv3x3_weight_grad(&g, &x, &dz, &mut dw);
+    let mut col = vec![0.0; g.rows() * g.patch_len()];
+    im2col(&g, &x, &mut col);
+    let mut dw_ref = vec![0.0; g.weight_len()];
+    matmul(
+        &mut dw_ref,
+        MatRef::row_major(&col, g.rows(), g.patch_len()).t(),
+        MatRef::row_major(&dz, g.rows(), o),
+        false,
+    );
+    let what = format!("winograd weight gradient {h}x{w_}x{c}->{o}");
+    assert_close(&dw, &dw_ref, 1e-4, &what);
+    [out, dx, dw]
+}
+
+/// The fast paths (Winograd for 3x3 `same` layers) at the lecture's layer sizes agree with
+/// the reference to 1e-4 relative.
+#[test]
+fn fast_paths_agree_with_reference_at_lecture_sizes() {
     let mut rng = StdRng::seed_from_u64(21);
     for (hw, c, o) in [(14, 64, 128), (14, 128, 128), (7, 128, 256), (7, 256, 256)] {
-        let b = 2;
-        let g = ConvGeometry::new(b, (hw, hw, c), o, (3, 3), (1, 1), Padding::Same).unwrap();
-        assert!(winograd::applies(&g));
-        let x = random_vec(&mut rng, g.input_len());
-        let w = random_vec(&mut rng, g.weight_len());
-        let bias = random_vec(&mut rng, o);
-        let mut out = vec![0.0; g.output_len()];
-        winograd::conv3x3_forward(&g, &x, &w, &bias, false, &mut out);
-        let xa = Array4::from_shape_vec((b, hw, hw, c), x.clone()).unwrap();
-        let wa = Array4::from_shape_vec((3, 3, c, o), w.clone()).unwrap();
-        let expected = ref_conv(&xa, &wa, &bias, 1, true, false);
-        let what = format!("winograd forward {hw}x{hw}x{c}->{o}");
-        assert_close(&out, expected.as_slice().unwrap(), 1e-4, &what);
+        check_winograd(&mut rng, 2, (hw, hw), c, o);
+    }
+}
 
-        let dz = random_vec(&mut rng, g.output_len());
-        let mut dx = vec![0.0; g.input_len()];
-        winograd::conv3x3_input_grad(&g, &dz, &w, &mut dx);
-        let mut dcol = vec![0.0; g.rows() * g.patch_len()];
-        matmul(
-            &mut dcol,
-            MatRef::row_major(&dz, g.rows(), o),
-            MatRef::row_major(&w, g.patch_len(), o).t(),
-            false,
-        );
-        let mut dx_ref = vec![0.0; g.input_len()];
-        col2im_add(&g, &dcol, &mut dx_ref);
-        assert_close(
-            &dx,
-            &dx_ref,
-            1e-4,
-            &format!("winograd input gradient {hw}x{hw}x{c}->{o}"),
-        );
-
-        let mut dw = vec![0.0; g.weight_len()];
-        winograd::conv3x3_weight_grad(&g, &x, &dz, &mut dw);
-        let mut col = vec![0.0; g.rows() * g.patch_len()];
-        cnnkit::kernels::conv::im2col(&g, &x, &mut col);
-        let mut dw_ref = vec![0.0; g.weight_len()];
-        matmul(
-            &mut dw_ref,
-            MatRef::row_major(&col, g.rows(), g.patch_len()).t(),
-            MatRef::row_major(&dz, g.rows(), o),
-            false,
-        );
-        let what = format!("winograd weight gradient {hw}x{hw}x{c}->{o}");
-        assert_close(&dw, &dw_ref, 1e-4, &what);
+/// The Winograd transforms are compiled for AVX-512, AVX2 and the baseline
+/// (`kernels::simd`); every copy this CPU can run agrees with the reference, and the
+/// copies agree with each other to the bit (same operations in the same order). The
+/// sizes mix full 16-channel blocks with left-over channels and odd image sizes.
+#[test]
+fn winograd_is_the_same_for_every_instruction_set() {
+    use cnnkit::kernels::simd::{use_instruction_set, InstructionSet};
+    let before = use_instruction_set(InstructionSet::Avx512);
+    let mut results = Vec::new();
+    for set in [
+        InstructionSet::Avx512,
+        InstructionSet::Avx2,
+        InstructionSet::Baseline,
+    ] {
+        use_instruction_set(set);
+        let mut rng = StdRng::seed_from_u64(23);
+        let a = check_winograd(&mut rng, 2, (9, 9), 20, 19);
+        let b = check_winograd(&mut rng, 1, (6, 5), 17, 33);
+        results.push((set, a, b));
+    }
+    use_instruction_set(before);
+    let (_, a0, b0) = &results[0];
+    for (set, a, b) in &results[1..] {
+        assert!(a == a0 && b == b0, "{set:?} differs from the widest copy");
     }
 }
 

@@ -8,6 +8,7 @@ pub mod conv;
 pub mod matmul;
 pub mod pool;
 pub mod scratch;
+pub mod simd;
 pub mod winograd;
 
 /// Asks glibc's `malloc` to keep freed memory for reuse (once per process; a no-op on other

@@ -22,8 +22,9 @@
 use rayon::prelude::*;
 
 use super::conv::ConvGeometry;
-use super::matmul::{matmul, MatRef};
+use super::matmul::{matmul_batch, MatRef};
 use super::scratch;
+use super::simd::{add, load, multiversion, neg, relu, store, sub, SharedMut, LANES};
 
 /// True when `g` is a 3x3 convolution with stride 1 and one zero of padding on each side.
 pub fn applies(g: &ConvGeometry) -> bool {
@@ -50,97 +51,200 @@ fn images_per_chunk(batch: usize, h: usize, w: usize, channels: usize) -> usize 
     super::conv::images_per_chunk(batch, th * tw * 16 * channels)
 }
 
-/// The terms of row `i` of `Bᵀ d` as (row of the 4x4 tile `d`, sign); the same table gives
-/// the columns of `(Bᵀ d) B`.
-const B_TERMS: [&[(usize, f32)]; 4] = [
-    &[(0, 1.0), (2, -1.0)],
-    &[(1, 1.0), (2, 1.0)],
-    &[(2, 1.0), (1, -1.0)],
-    &[(1, 1.0), (3, -1.0)],
-];
-
-/// The terms of row `i` of `A dY` for a 2x2 output block `dY` (the adjoint of the output
-/// transform `Aᵀ M A`), as (row of `dY`, sign); the same table gives the columns.
-const A_TERMS: [&[(usize, f32)]; 4] = [
-    &[(0, 1.0)],
-    &[(0, 1.0), (1, 1.0)],
-    &[(0, 1.0), (1, -1.0)],
-    &[(1, -1.0)],
-];
-
-/// Fills `planes`, laid out `P[xi][t][c]` (one contiguous `tiles x c` matrix per transformed
-/// position `xi`, so that each of the 16 GEMMs reads a plain row-major operand), with
-/// `Lᵀ d L` of every tile `d` of `x` (`batch` images `h x w x c`), where `terms[i]` lists
-/// the rows of `d` (with signs) that row `i` of `Lᵀ d` adds, and tile `(ty, tx)` starts at
-/// pixel `(2 ty - offset, 2 tx - offset)` (pixels outside the image are zeros).
-///
-/// Each entry of `Lᵀ d L` is a signed sum of a few pixels, so each position is computed
-/// directly, one rayon task per position.
-#[allow(clippy::too_many_arguments)]
-fn transform_tiles(
+/// Fills the transformed tiles of `n` images `h x w x c`, laid out `P[xi][t][c]` (one
+/// contiguous `tiles x c` matrix per transformed position `xi`, so that each of the 16
+/// GEMMs reads a plain row-major operand): `tile(image, h, w, c, tile_y, tile_x, c0, planes,
+/// t, t_count)` writes the 16 positions of tile `t` for channels `c0..c0 + LANES` (or one
+/// channel, for the last `c % LANES`). One rayon task per image.
+#[allow(clippy::type_complexity)]
+fn transform_images(
     x: &[f32],
-    (batch, h, w): (usize, usize, usize),
+    (n, h, w): (usize, usize, usize),
     c: usize,
-    terms: &[&[(usize, f32)]; 4],
-    offset: usize,
     planes: &mut [f32],
+    per_image: fn(&[f32], (usize, usize, usize), SharedMut, usize, usize),
 ) {
     let (th, tw) = tiles(h, w);
-    let t_count = batch * th * tw;
+    let t_count = n * th * tw;
+    assert_eq!(x.len(), n * h * w * c, "winograd: input length");
     assert_eq!(
         planes.len(),
         16 * t_count * c,
         "winograd: tile planes length"
     );
-    planes
-        .par_chunks_mut(t_count * c)
-        .enumerate()
-        .for_each(|(xi, plane)| {
-            let (i, j) = (xi / 4, xi % 4);
-            let pixels: Vec<(usize, usize, f32)> = terms[i]
-                .iter()
-                .flat_map(|&(a, sa)| terms[j].iter().map(move |&(b, sb)| (a, b, sa * sb)))
-                .collect();
-            for (t, dst) in plane.chunks_exact_mut(c).enumerate() {
-                let tx = t % tw;
-                let ty = (t / tw) % th;
-                let img = &x[(t / (tw * th)) * h * w * c..][..h * w * c];
-                let mut written = false;
-                for &(a, b, sign) in &pixels {
-                    // wrapping_sub turns a position left of or above the image into a huge
-                    // index, caught by the bounds test with those below and right of it.
-                    let iy = (2 * ty + a).wrapping_sub(offset);
-                    let ix = (2 * tx + b).wrapping_sub(offset);
-                    if iy >= h || ix >= w {
-                        continue;
+    let shared = SharedMut::new(planes);
+    x.par_chunks(h * w * c).enumerate().for_each(|(b, img)| {
+        // Each task writes the tiles b * th * tw .. (b + 1) * th * tw of every plane:
+        // disjoint from the other tasks'.
+        per_image(img, (h, w, c), shared, b * th * tw, t_count);
+    });
+}
+
+/// Calls `tile::<LANES>` for each full block of [`LANES`] channels of every tile of one
+/// image, then `tile::<1>` for the channels left over.
+macro_rules! for_each_tile_block {
+    ($h:expr, $w:expr, $c:expr, |$ty:ident, $tx:ident, $t:ident, $c0:ident, $lanes:ident| $call:expr) => {{
+        let (th, tw) = tiles($h, $w);
+        for $ty in 0..th {
+            for $tx in 0..tw {
+                let $t = $ty * tw + $tx;
+                let mut $c0 = 0;
+                while $c0 + LANES <= $c {
+                    {
+                        const $lanes: usize = LANES;
+                        $call;
                     }
-                    let src = &img[(iy * w + ix) * c..][..c];
-                    if !written {
-                        // The first term overwrites (dst holds stale scratch data).
-                        for (d, s) in dst.iter_mut().zip(src) {
-                            *d = sign * s;
-                        }
-                        written = true;
-                    } else if sign > 0.0 {
-                        for (d, s) in dst.iter_mut().zip(src) {
-                            *d += s;
-                        }
-                    } else {
-                        for (d, s) in dst.iter_mut().zip(src) {
-                            *d -= s;
-                        }
-                    }
+                    $c0 += LANES;
                 }
-                if !written {
-                    dst.fill(0.0); // the tile lies entirely in the padding
+                while $c0 < $c {
+                    {
+                        const $lanes: usize = 1;
+                        $call;
+                    }
+                    $c0 += 1;
                 }
             }
+        }
+    }};
+}
+
+/// `L` floats of `src` from `start`, or zeros when `start` is `None` (a pixel in the
+/// padding).
+#[inline(always)]
+fn load_or_zero<const L: usize>(src: &[f32], start: Option<usize>) -> [f32; L] {
+    match start {
+        Some(s) => load(&src[s..]),
+        None => [0.0; L],
+    }
+}
+
+/// `V = Bᵀ d B` of one 4x4 input tile `d` (the tile at `(ty, tx)` starts at pixel
+/// `(2 ty - 1, 2 tx - 1)`: one pixel of zero padding), for channels `c0..c0 + L`, written
+/// to position `xi = 4 i + j` of tile `t` of `v`. With `Bᵀ` rows `(1, 0, -1, 0)`,
+/// `(0, 1, 1, 0)`, `(0, -1, 1, 0)`, `(0, 1, 0, -1)`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+fn input_tile<const L: usize>(
+    img: &[f32],
+    (h, w, c): (usize, usize, usize),
+    (ty, tx): (usize, usize),
+    c0: usize,
+    v: SharedMut,
+    t: usize,
+    t_count: usize,
+) {
+    // wrapping_sub turns the padding row above (column left of) the image into a huge
+    // index, caught by the bounds test with the ones below (right of) it.
+    let pixel = |a: usize, b: usize| {
+        let (y, x) = ((2 * ty + a).wrapping_sub(1), (2 * tx + b).wrapping_sub(1));
+        (y < h && x < w).then(|| (y * w + x) * c + c0)
+    };
+    let d = |a: usize, b: usize| load_or_zero::<L>(img, pixel(a, b));
+    // Bᵀ d, one column at a time: r[i][b].
+    let mut r = [[[0.0f32; L]; 4]; 4];
+    for b in 0..4 {
+        let (d0, d1, d2, d3) = (d(0, b), d(1, b), d(2, b), d(3, b));
+        r[0][b] = sub(d0, d2);
+        r[1][b] = add(d1, d2);
+        r[2][b] = sub(d2, d1);
+        r[3][b] = sub(d1, d3);
+    }
+    // (Bᵀ d) B, one row at a time.
+    for (i, q) in r.iter().enumerate() {
+        let out = [
+            sub(q[0], q[2]),
+            add(q[1], q[2]),
+            sub(q[2], q[1]),
+            sub(q[1], q[3]),
+        ];
+        for (j, o) in out.into_iter().enumerate() {
+            // SAFETY: tile t belongs to this task alone (see `transform_images`).
+            store(
+                unsafe { v.slice(((4 * i + j) * t_count + t) * c + c0, L) },
+                o,
+            );
+        }
+    }
+}
+
+multiversion! {
+    /// [`input_tile`] for every tile and channel block of one image whose tiles start at
+    /// tile `t0`.
+    fn input_tiles_of_image(
+        img: &[f32],
+        hwc: (usize, usize, usize),
+        v: SharedMut,
+        t0: usize,
+        t_count: usize,
+    ) {
+        let (h, w, c) = hwc;
+        for_each_tile_block!(h, w, c, |ty, tx, t, c0, LANES_NOW| {
+            input_tile::<LANES_NOW>(img, hwc, (ty, tx), c0, v, t0 + t, t_count)
         });
+    }
+}
+
+/// `A dY Aᵀ`, the adjoint of the output transform, of the 2x2 block of `dy` at tile
+/// `(ty, tx)` (outputs `(2 ty .. 2 ty + 2, 2 tx .. 2 tx + 2)`, zeros beyond the image),
+/// written like [`input_tile`]. `A` has rows `(1, 0)`, `(1, 1)`, `(1, -1)`, `(0, -1)`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+fn output_adjoint_tile<const L: usize>(
+    dy: &[f32],
+    (h, w, c): (usize, usize, usize),
+    (ty, tx): (usize, usize),
+    c0: usize,
+    dm: SharedMut,
+    t: usize,
+    t_count: usize,
+) {
+    let pixel = |a: usize, b: usize| {
+        let (y, x) = (2 * ty + a, 2 * tx + b);
+        (y < h && x < w).then(|| (y * w + x) * c + c0)
+    };
+    let d = |a: usize, b: usize| load_or_zero::<L>(dy, pixel(a, b));
+    // A dY, one column at a time: r[i][b].
+    let mut r = [[[0.0f32; L]; 2]; 4];
+    for b in 0..2 {
+        let (d0, d1) = (d(0, b), d(1, b));
+        r[0][b] = d0;
+        r[1][b] = add(d0, d1);
+        r[2][b] = sub(d0, d1);
+        r[3][b] = neg(d1);
+    }
+    // (A dY) Aᵀ, one row at a time.
+    for (i, q) in r.iter().enumerate() {
+        let out = [q[0], add(q[0], q[1]), sub(q[0], q[1]), neg(q[1])];
+        for (j, o) in out.into_iter().enumerate() {
+            // SAFETY: tile t belongs to this task alone (see `transform_images`).
+            store(
+                unsafe { dm.slice(((4 * i + j) * t_count + t) * c + c0, L) },
+                o,
+            );
+        }
+    }
+}
+
+multiversion! {
+    /// [`output_adjoint_tile`] for every tile and channel block of one image whose tiles
+    /// start at tile `t0`.
+    fn output_adjoint_tiles_of_image(
+        dy: &[f32],
+        hwc: (usize, usize, usize),
+        dm: SharedMut,
+        t0: usize,
+        t_count: usize,
+    ) {
+        let (h, w, c) = hwc;
+        for_each_tile_block!(h, w, c, |ty, tx, t, c0, LANES_NOW| {
+            output_adjoint_tile::<LANES_NOW>(dy, hwc, (ty, tx), c0, dm, t0 + t, t_count)
+        });
+    }
 }
 
 /// `V = Bᵀ d B` of every 4x4 input tile (one pixel of zero padding around the image).
 fn transform_input(x: &[f32], batch: usize, h: usize, w: usize, c: usize, v: &mut [f32]) {
-    transform_tiles(x, (batch, h, w), c, &B_TERMS, 1, v);
+    transform_images(x, (batch, h, w), c, v, input_tiles_of_image);
 }
 
 /// `U[xi][ci][co]` = G g Gᵀ for the filter `g[ky][kx] = weight(ky, kx, ci, co)`.
@@ -217,14 +321,14 @@ fn convolve(
             v,
         );
         // M[xi] = V[xi] U[xi]: 16 products (tiles x c_in) (c_in x c_out).
-        for xi in 0..16 {
-            matmul(
-                &mut m[xi * t_count * c_out..][..t_count * c_out],
-                MatRef::row_major(&v[xi * t_count * c_in..][..t_count * c_in], t_count, c_in),
-                MatRef::row_major(&u[xi * c_in * c_out..][..c_in * c_out], c_in, c_out),
-                false,
-            );
-        }
+        let v = &*v;
+        matmul_batch(
+            m,
+            16,
+            |xi| MatRef::row_major(&v[xi * t_count * c_in..][..t_count * c_in], t_count, c_in),
+            |xi| MatRef::row_major(&u[xi * c_in * c_out..][..c_in * c_out], c_in, c_out),
+            false,
+        );
         let out = &mut out[first * h * w * c_out..][..n * h * w * c_out];
         transform_output(m, (n, h, w), c_out, bias, relu, accumulate, out);
     }
@@ -244,75 +348,102 @@ fn transform_output(
 ) {
     let (th, tw) = tiles(h, w);
     let t_count = n * th * tw;
-    let img_out = h * w * c_out;
-    out.par_chunks_mut(img_out).enumerate().for_each(|(b, y)| {
-        let mut s = vec![0.0f32; 8 * c_out];
-        for ty in 0..th {
-            for tx in 0..tw {
-                let t = (b * th + ty) * tw + tx;
-                let mt = |xi: usize| &m[(xi * t_count + t) * c_out..][..c_out];
-                // Aᵀ M: 2 rows of 4 c-vectors.
-                for j in 0..4 {
-                    let m = |i: usize| mt(4 * i + j);
-                    let (s0, s1) = s.split_at_mut(4 * c_out);
-                    let s0 = &mut s0[j * c_out..][..c_out];
-                    let s1 = &mut s1[j * c_out..][..c_out];
-                    for (((s0, s1), (m0, m1)), (m2, m3)) in s0
-                        .iter_mut()
-                        .zip(s1.iter_mut())
-                        .zip(m(0).iter().zip(m(1)))
-                        .zip(m(2).iter().zip(m(3)))
-                    {
-                        *s0 = m0 + m1 + m2;
-                        *s1 = m1 - m2 - m3;
-                    }
-                }
-                // (Aᵀ M) A and the write-out.
-                for a in 0..2 {
-                    let oy = 2 * ty + a;
-                    if oy >= h {
-                        continue;
-                    }
-                    let r = &s[a * 4 * c_out..(a + 1) * 4 * c_out];
-                    for bb in 0..2 {
-                        let ox = 2 * tx + bb;
-                        if ox >= w {
-                            continue;
-                        }
-                        let dst = &mut y[(oy * w + ox) * c_out..][..c_out];
-                        let q = |k: usize| &r[k * c_out..(k + 1) * c_out];
-                        // Column 0: r0 + r1 + r2; column 1: r1 - r2 - r3.
-                        let (first, second, sign) = if bb == 0 {
-                            (q(0), q(2), 1.0)
-                        } else {
-                            (q(3), q(2), -1.0)
-                        };
-                        let zero = [0.0f32; 0];
-                        let bias = bias.unwrap_or(&zero);
-                        for (o, ((d, r1), (f, sec))) in dst
-                            .iter_mut()
-                            .zip(q(1))
-                            .zip(first.iter().zip(second))
-                            .enumerate()
-                        {
-                            let mut val = if bb == 0 {
-                                r1 + f + sec
-                            } else {
-                                r1 - sec + sign * f
-                            };
-                            if !bias.is_empty() {
-                                val += bias[o];
-                            }
-                            if relu {
-                                val = val.max(0.0);
-                            }
-                            *d = if accumulate { *d + val } else { val };
-                        }
-                    }
-                }
-            }
+    assert_eq!(m.len(), 16 * t_count * c_out, "winograd: M length");
+    assert_eq!(out.len(), n * h * w * c_out, "winograd: output length");
+    let bias = bias.unwrap_or(&[]);
+    assert!(
+        bias.is_empty() || bias.len() == c_out,
+        "winograd: bias length"
+    );
+    let options = OutputOptions { relu, accumulate };
+    out.par_chunks_mut(h * w * c_out)
+        .enumerate()
+        .for_each(|(b, y)| {
+            output_tiles_of_image(m, b * th * tw, t_count, bias, options, (h, w, c_out), y)
+        });
+}
+
+/// What [`output_tile`] does besides the transform.
+#[derive(Clone, Copy)]
+struct OutputOptions {
+    /// Apply ReLU after the bias.
+    relu: bool,
+    /// Add to the destination instead of overwriting it.
+    accumulate: bool,
+}
+
+/// `Y = Aᵀ M A` of tile `t` of `m` for channels `c0..c0 + L`, plus `bias` (when not
+/// empty) and ReLU, written (or added) to the 2x2 block `(2 ty, 2 tx)` of the image `y`.
+/// `Aᵀ` has rows `(1, 1, 1, 0)` and `(0, 1, -1, -1)`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+fn output_tile<const L: usize>(
+    m: &[f32],
+    (t, t_count): (usize, usize),
+    bias: &[f32],
+    options: OutputOptions,
+    (h, w, c): (usize, usize, usize),
+    (ty, tx): (usize, usize),
+    c0: usize,
+    y: &mut [f32],
+) {
+    let mv = |xi: usize| -> [f32; L] { load(&m[(xi * t_count + t) * c + c0..]) };
+    // Aᵀ M: s[a][j].
+    let mut s = [[[0.0f32; L]; 4]; 2];
+    for j in 0..4 {
+        let (m0, m1, m2, m3) = (mv(j), mv(4 + j), mv(8 + j), mv(12 + j));
+        s[0][j] = add(add(m0, m1), m2);
+        s[1][j] = sub(sub(m1, m2), m3);
+    }
+    let b: [f32; L] = if bias.is_empty() {
+        [0.0; L]
+    } else {
+        load(&bias[c0..])
+    };
+    for (a, q) in s.iter().enumerate() {
+        let oy = 2 * ty + a;
+        if oy >= h {
+            continue;
         }
-    });
+        // Row a of (Aᵀ M) A, plus the bias.
+        let row = [
+            add(add(add(q[0], q[1]), q[2]), b),
+            add(sub(sub(q[1], q[2]), q[3]), b),
+        ];
+        for (bb, mut v) in row.into_iter().enumerate() {
+            let ox = 2 * tx + bb;
+            if ox >= w {
+                continue;
+            }
+            if options.relu {
+                v = relu(v);
+            }
+            let dst = &mut y[(oy * w + ox) * c + c0..];
+            if options.accumulate {
+                v = add(load(dst), v);
+            }
+            store(dst, v);
+        }
+    }
+}
+
+multiversion! {
+    /// [`output_tile`] for every tile and channel block of one image `y` whose tiles start
+    /// at tile `t0`.
+    fn output_tiles_of_image(
+        m: &[f32],
+        t0: usize,
+        t_count: usize,
+        bias: &[f32],
+        options: OutputOptions,
+        hwc: (usize, usize, usize),
+        y: &mut [f32],
+    ) {
+        let (h, w, c) = hwc;
+        for_each_tile_block!(h, w, c, |ty, tx, t, c0, LANES_NOW| {
+            output_tile::<LANES_NOW>(m, (t0 + t, t_count), bias, options, hwc, (ty, tx), c0, y)
+        });
+    }
 }
 
 /// Forward pass of a 3x3, stride 1, `same` convolution: `out = act(conv(x, w) + b)`, with
@@ -396,15 +527,15 @@ pub fn conv3x3_weight_grad(g: &ConvGeometry, x: &[f32], dz: &[f32], dw: &mut [f3
         let dm = &mut dm[..16 * t_count * co];
         transform_input(&x[first * h * w * ci..][..n * h * w * ci], n, h, w, ci, v);
         let dz = &dz[first * h * w * co..][..n * h * w * co];
-        transform_tiles(dz, (n, h, w), co, &A_TERMS, 0, dm);
-        for xi in 0..16 {
-            matmul(
-                &mut du[xi * ci * co..][..ci * co],
-                MatRef::row_major(&v[xi * t_count * ci..][..t_count * ci], t_count, ci).t(),
-                MatRef::row_major(&dm[xi * t_count * co..][..t_count * co], t_count, co),
-                true,
-            );
-        }
+        transform_images(dz, (n, h, w), co, dm, output_adjoint_tiles_of_image);
+        let (v, dm) = (&*v, &*dm);
+        matmul_batch(
+            &mut du,
+            16,
+            |xi| MatRef::row_major(&v[xi * t_count * ci..][..t_count * ci], t_count, ci).t(),
+            |xi| MatRef::row_major(&dm[xi * t_count * co..][..t_count * co], t_count, co),
+            true,
+        );
     }
     // dw[ky][kx] += Σ_a Σ_b G[a][ky] dU[a][b] G[b][kx], in two separable passes over
     // whole `ci x co` planes: T[a][kx] = Σ_b dU[a][b] G[b][kx], then Σ_a G[a][ky] T[a][kx].
