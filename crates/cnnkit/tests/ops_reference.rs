@@ -360,6 +360,104 @@ fn pooling_matches_reference_and_finite_differences() {
     }
 }
 
+/// Max pooling of `x` (`b x h x w x c`) written from the definition: for every output and
+/// channel, the window's cells row by row, the first maximum (`>`), padded cells skipped.
+/// Returns the maxima and the winners' indices within their image.
+#[allow(clippy::too_many_arguments)]
+fn ref_max_pool_with_argmax(
+    x: &[f32],
+    (b, h, w, c): (usize, usize, usize, usize),
+    k: (usize, usize),
+    s: (usize, usize),
+    same: bool,
+) -> (Vec<f32>, Vec<u32>) {
+    let (oh, pt) = ref_pad(h, k.0, s.0, same);
+    let (ow, pl) = ref_pad(w, k.1, s.1, same);
+    let (mut out, mut arg) = (Vec::new(), Vec::new());
+    for n in 0..b {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for ch in 0..c {
+                    let mut best: Option<(f32, usize)> = None;
+                    for ky in 0..k.0 {
+                        for kx in 0..k.1 {
+                            let iy = (oy * s.0 + ky) as isize - pt as isize;
+                            let ix = (ox * s.1 + kx) as isize - pl as isize;
+                            if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
+                                continue;
+                            }
+                            let i = (iy as usize * w + ix as usize) * c + ch;
+                            let v = x[n * h * w * c + i];
+                            if best.is_none_or(|(m, _)| v > m) {
+                                best = Some((v, i));
+                            }
+                        }
+                    }
+                    let (v, i) = best.expect("every window has a cell inside the image");
+                    out.push(v);
+                    arg.push(i as u32);
+                }
+            }
+        }
+    }
+    (out, arg)
+}
+
+/// `max_pool_forward` (its vectorised path for windows inside the image and its general
+/// path for padded ones) gives exactly the maxima and first-maximum indices of the
+/// definition, with channels that are not a multiple of 16, odd sizes, ties, signed zeros
+/// and NaNs, and the same bits with every instruction set.
+#[test]
+fn max_pooling_is_exact_for_every_instruction_set() {
+    use cnnkit::kernels::pool::{max_pool_forward, PoolGeometry};
+    use cnnkit::kernels::simd::{use_instruction_set, InstructionSet};
+    let mut rng = StdRng::seed_from_u64(31);
+    // (batch, h, w, c, window, stride)
+    let cases = [
+        (2, 28, 28, 64, (2, 2), (2, 2)),
+        (3, 7, 7, 256, (2, 2), (2, 2)),
+        (2, 9, 7, 20, (2, 2), (2, 2)),
+        (1, 7, 9, 33, (3, 3), (2, 2)),
+        (2, 6, 5, 1, (3, 3), (1, 1)),
+        (1, 8, 11, 17, (2, 3), (3, 2)),
+        (2, 5, 5, 48, (1, 1), (1, 1)),
+        (1, 10, 6, 3, (3, 2), (2, 3)),
+    ];
+    let before = use_instruction_set(InstructionSet::Avx512);
+    for (b, h, w, c, k, st) in cases {
+        // Few distinct values (ties), signed zeros and the odd NaN.
+        let x: Vec<f32> = (0..b * h * w * c)
+            .map(|_| match rng.gen_range(0..40) {
+                0 => f32::NAN,
+                1 => -0.0,
+                2 => 0.0,
+                v => (v % 7) as f32 - 3.0,
+            })
+            .collect();
+        for padding in [Padding::Valid, Padding::Same] {
+            let g = PoolGeometry::new(b, (h, w, c), k, st, padding).unwrap();
+            let what = format!("max pool {b}x{h}x{w}x{c} k={k:?} s={st:?} {padding}");
+            let (want, want_arg) =
+                ref_max_pool_with_argmax(&x, (b, h, w, c), k, st, padding == Padding::Same);
+            let want_bits: Vec<u32> = want.iter().map(|v| v.to_bits()).collect();
+            for set in [
+                InstructionSet::Avx512,
+                InstructionSet::Avx2,
+                InstructionSet::Baseline,
+            ] {
+                use_instruction_set(set);
+                let mut out = vec![0.0; g.output_len()];
+                let mut arg = vec![0u32; g.output_len()];
+                max_pool_forward(&g, &x, &mut out, &mut arg);
+                let bits: Vec<u32> = out.iter().map(|v| v.to_bits()).collect();
+                assert!(bits == want_bits, "{what}, {set:?}: maxima differ");
+                assert!(arg == want_arg, "{what}, {set:?}: argmax differs");
+            }
+        }
+    }
+    use_instruction_set(before);
+}
+
 #[test]
 fn global_average_pooling_matches_mean_and_gradient() {
     let dev = Cpu::seed_from_u64(3);
@@ -553,6 +651,101 @@ fn winograd_is_the_same_for_every_instruction_set() {
     for (set, a, b) in &results[1..] {
         assert!(a == a0 && b == b0, "{set:?} differs from the widest copy");
     }
+}
+
+/// Layers with few input channels (the first layer: 7x7 filters on one channel) compute
+/// the weight gradient from the input directly, without im2col: it must match colᵀ dZ,
+/// with or without the input gradient (to the bit), and with every instruction set (to the
+/// bit). The shapes mix 64-channel blocks with left-over 16-channel blocks, odd and even
+/// kernels, strides and paddings; `relu` masks the gradient first.
+#[test]
+fn direct_weight_gradient_matches_im2col_for_every_instruction_set() {
+    use cnnkit::kernels::conv::{col2im_add, conv2d_backward, im2col, ConvGeometry};
+    use cnnkit::kernels::matmul::{matmul, MatRef};
+    use cnnkit::kernels::simd::{use_instruction_set, InstructionSet};
+    let mut rng = StdRng::seed_from_u64(32);
+    // (batch, (h, w), c_in, c_out, kernel, stride, padding)
+    let cases = [
+        (2, (28, 28), 1, 64, 7, 1, Padding::Same),
+        (3, (7, 9), 2, 80, 4, 2, Padding::Same),
+        (2, (10, 9), 3, 48, 5, 1, Padding::Valid),
+        (1, (6, 6), 4, 16, 3, 2, Padding::Same),
+        (2, (8, 7), 1, 32, 3, 1, Padding::Valid),
+    ];
+    let before = use_instruction_set(InstructionSet::Avx512);
+    for (b, (h, wd), c, o, k, s, padding) in cases {
+        let g = ConvGeometry::new(b, (h, wd, c), o, (k, k), (s, s), padding).unwrap();
+        let what = format!("direct dW b{b} {h}x{wd}x{c}->{o} k{k} s{s} {padding}");
+        let x = random_vec(&mut rng, g.input_len());
+        let w = random_vec(&mut rng, g.weight_len());
+        let out = random_vec(&mut rng, g.output_len());
+        let dout = random_vec(&mut rng, g.output_len());
+        // Reference: dZ = dout masked by out > 0, dW = colᵀ dZ, db = Σ dZ, dX = col2im(dZ Wᵀ).
+        let dz: Vec<f32> = dout
+            .iter()
+            .zip(&out)
+            .map(|(d, y)| if *y > 0.0 { *d } else { 0.0 })
+            .collect();
+        let (rows, l) = (g.rows(), g.patch_len());
+        let mut col = vec![0.0; rows * l];
+        im2col(&g, &x, &mut col);
+        let mut dw_ref = vec![0.0; w.len()];
+        let dzm = MatRef::row_major(&dz, rows, o);
+        matmul(
+            &mut dw_ref,
+            MatRef::row_major(&col, rows, l).t(),
+            dzm,
+            false,
+        );
+        let db_ref: Vec<f32> = (0..o).map(|j| dz.iter().skip(j).step_by(o).sum()).collect();
+        matmul(&mut col, dzm, MatRef::row_major(&w, l, o).t(), false);
+        let mut dx_ref = vec![0.0; g.input_len()];
+        col2im_add(&g, &col, &mut dx_ref);
+
+        let mut results = Vec::new();
+        for set in [
+            InstructionSet::Avx512,
+            InstructionSet::Avx2,
+            InstructionSet::Baseline,
+        ] {
+            use_instruction_set(set);
+            let run = |with_dx: bool| {
+                let mut d = dout.clone();
+                let (mut dw, mut db) = (vec![0.5; w.len()], vec![0.5; o]);
+                let mut dx = vec![0.0; g.input_len()];
+                let dx_arg = if with_dx { Some(&mut dx[..]) } else { None };
+                conv2d_backward(&g, &x, &w, &out, true, &mut d, dx_arg, &mut dw, &mut db);
+                assert!(d == dz, "{what}: dout is masked in place");
+                (dw, db, dx)
+            };
+            let (dw, db, _) = run(false);
+            let (dw_with_dx, db_with_dx, dx) = run(true);
+            assert!(
+                dw == dw_with_dx && db == db_with_dx,
+                "{what}, {set:?}: the input gradient changes dW"
+            );
+            let shifted = |v: &[f32]| v.iter().map(|e| e - 0.5).collect::<Vec<f32>>();
+            assert_close(
+                &shifted(&dw),
+                &dw_ref,
+                1e-4,
+                &format!("{what}, {set:?}: dW"),
+            );
+            assert_close(
+                &shifted(&db),
+                &db_ref,
+                1e-4,
+                &format!("{what}, {set:?}: db"),
+            );
+            assert_close(&dx, &dx_ref, 1e-4, &format!("{what}, {set:?}: dX"));
+            results.push((set, dw));
+        }
+        let (_, dw0) = &results[0];
+        for (set, dw) in &results[1..] {
+            assert!(dw == dw0, "{what}: {set:?} differs from the widest copy");
+        }
+    }
+    use_instruction_set(before);
 }
 
 /// Batches whose scratch matrices exceed `CHUNK_FLOATS` are processed a few images at a

@@ -7,6 +7,7 @@
 
 use rayon::prelude::*;
 
+use super::simd::{load, multiversion, store, LANES};
 use crate::arith::{axis_geometry, Padding};
 use crate::error::Result;
 
@@ -76,6 +77,17 @@ impl PoolGeometry {
         self.batch * self.out_h * self.out_w * self.c
     }
 
+    /// True when every window lies entirely inside the input (no padding cell, no clipped
+    /// window), as with `valid` padding or `same` padding that needs none.
+    pub fn windows_inside(&self) -> bool {
+        self.pad_top == 0
+            && self.pad_left == 0
+            && self.k_h > 0
+            && self.k_w > 0
+            && (self.out_h == 0 || (self.out_h - 1) * self.stride_h + self.k_h <= self.in_h)
+            && (self.out_w == 0 || (self.out_w - 1) * self.stride_w + self.k_w <= self.in_w)
+    }
+
     /// The input rows `[lo, hi)` and columns covered by output `(oy, ox)`, clipped to the image.
     #[inline]
     fn window(&self, oy: usize, ox: usize) -> (usize, usize, usize, usize) {
@@ -98,6 +110,16 @@ pub fn max_pool_forward(g: &PoolGeometry, x: &[f32], out: &mut [f32], argmax: &m
     let c = g.c;
     let in_img = g.in_h * g.in_w * c;
     let out_img = g.out_h * g.out_w * c;
+    if out_img == 0 {
+        return;
+    }
+    if g.windows_inside() {
+        out.par_chunks_mut(out_img)
+            .zip(argmax.par_chunks_mut(out_img))
+            .zip(x.par_chunks(in_img))
+            .for_each(|((out, arg), img)| max_pool_image_inside(g, img, out, arg));
+        return;
+    }
     out.par_chunks_mut(out_img)
         .zip(argmax.par_chunks_mut(out_img))
         .zip(x.par_chunks(in_img))
@@ -121,22 +143,86 @@ pub fn max_pool_forward(g: &PoolGeometry, x: &[f32], out: &mut [f32], argmax: &m
                                 first = false;
                                 continue;
                             }
-                            // Branch-free so that the loop vectorises; `>` keeps the
-                            // first maximum, as TensorFlow does.
+                            // Branch-free (bit masks, see `max_window`) so that it
+                            // vectorises; `>` keeps the first maximum, as TensorFlow does.
                             for ((b, i), (&val, n)) in best
                                 .iter_mut()
                                 .zip(idx.iter_mut())
                                 .zip(v.iter().zip(base as u32..))
                             {
-                                let take = val > *b;
-                                *b = if take { val } else { *b };
-                                *i = if take { n } else { *i };
+                                let take = u32::from(val > *b).wrapping_neg();
+                                *b = f32::from_bits((val.to_bits() & take) | (b.to_bits() & !take));
+                                *i = (n & take) | (*i & !take);
                             }
                         }
                     }
                 }
             }
         });
+}
+
+multiversion! {
+    /// [`max_pool_forward`] of one image when [`PoolGeometry::windows_inside`] holds:
+    /// channels [`LANES`] at a time (then one at a time for the rest), the maximum and its
+    /// index kept in registers over the window.
+    fn max_pool_image_inside(g: &PoolGeometry, img: &[f32], out: &mut [f32], arg: &mut [u32]) {
+        let c = g.c;
+        for oy in 0..g.out_h {
+            for ox in 0..g.out_w {
+                let o = (oy * g.out_w + ox) * c;
+                let corner = (oy * g.stride_h * g.in_w + ox * g.stride_w) * c;
+                let mut c0 = 0;
+                while c0 + LANES <= c {
+                    let (out, arg) = (&mut out[o + c0..], &mut arg[o + c0..]);
+                    max_window::<LANES>(g, img, corner + c0, out, arg);
+                    c0 += LANES;
+                }
+                while c0 < c {
+                    let (out, arg) = (&mut out[o + c0..], &mut arg[o + c0..]);
+                    max_window::<1>(g, img, corner + c0, out, arg);
+                    c0 += 1;
+                }
+            }
+        }
+    }
+}
+
+/// The maximum over one window of channels `start % c .. + L`, whose top left element is
+/// `img[start]`, and its index, written to the first `L` elements of `out` and `arg`. The
+/// window is visited row by row and `>` keeps the first maximum, as in the general path.
+#[inline(always)]
+fn max_window<const L: usize>(
+    g: &PoolGeometry,
+    img: &[f32],
+    start: usize,
+    out: &mut [f32],
+    arg: &mut [u32],
+) {
+    let mut best: [f32; L] = load(&img[start..]);
+    // The winner's offset from `start`, the same for every lane of a cell.
+    let mut offset = [0u32; L];
+    for ky in 0..g.k_h {
+        // The first cell of the window is already in `best`.
+        let kx0 = usize::from(ky == 0);
+        for kx in kx0..g.k_w {
+            let off = (ky * g.in_w + kx) * g.c;
+            let v: [f32; L] = load(&img[start + off..]);
+            let off = off as u32;
+            // `>` as a bit mask, and the selections as bit operations: written with `if`,
+            // the comparison stays scalar in the build (16 codegen units, thin local LTO)
+            // and every lane becomes a branch, mispredicted half of the time.
+            for ((b, o), x) in best.iter_mut().zip(offset.iter_mut()).zip(v) {
+                let take = u32::from(x > *b).wrapping_neg();
+                *o = (off & take) | (*o & !take);
+                *b = f32::from_bits((x.to_bits() & take) | (b.to_bits() & !take));
+            }
+        }
+    }
+    store(out, best);
+    let start = start as u32;
+    for (l, (a, o)) in arg[..L].iter_mut().zip(offset).enumerate() {
+        *a = start + l as u32 + o;
+    }
 }
 
 /// Max pooling backward: `dx[argmax[i]] += dout[i]`.
