@@ -410,7 +410,7 @@ fn ref_max_pool_with_argmax(
 #[test]
 fn max_pooling_is_exact_for_every_instruction_set() {
     use cnnkit::kernels::pool::{max_pool_forward, PoolGeometry};
-    use cnnkit::kernels::simd::{use_instruction_set, InstructionSet};
+    use cnnkit::kernels::simd::for_each_instruction_set;
     let mut rng = StdRng::seed_from_u64(31);
     // (batch, h, w, c, window, stride)
     let cases = [
@@ -423,7 +423,6 @@ fn max_pooling_is_exact_for_every_instruction_set() {
         (2, 5, 5, 48, (1, 1), (1, 1)),
         (1, 10, 6, 3, (3, 2), (2, 3)),
     ];
-    let before = use_instruction_set(InstructionSet::Avx512);
     for (b, h, w, c, k, st) in cases {
         // Few distinct values (ties), signed zeros and the odd NaN.
         let x: Vec<f32> = (0..b * h * w * c)
@@ -440,22 +439,16 @@ fn max_pooling_is_exact_for_every_instruction_set() {
             let (want, want_arg) =
                 ref_max_pool_with_argmax(&x, (b, h, w, c), k, st, padding == Padding::Same);
             let want_bits: Vec<u32> = want.iter().map(|v| v.to_bits()).collect();
-            for set in [
-                InstructionSet::Avx512,
-                InstructionSet::Avx2,
-                InstructionSet::Baseline,
-            ] {
-                use_instruction_set(set);
+            for_each_instruction_set(|set| {
                 let mut out = vec![0.0; g.output_len()];
                 let mut arg = vec![0u32; g.output_len()];
                 max_pool_forward(&g, &x, &mut out, &mut arg);
                 let bits: Vec<u32> = out.iter().map(|v| v.to_bits()).collect();
                 assert!(bits == want_bits, "{what}, {set:?}: maxima differ");
                 assert!(arg == want_arg, "{what}, {set:?}: argmax differs");
-            }
+            });
         }
     }
-    use_instruction_set(before);
 }
 
 #[test]
@@ -632,21 +625,14 @@ fn fast_paths_agree_with_reference_at_lecture_sizes() {
 /// sizes mix full 16-channel blocks with left-over channels and odd image sizes.
 #[test]
 fn winograd_is_the_same_for_every_instruction_set() {
-    use cnnkit::kernels::simd::{use_instruction_set, InstructionSet};
-    let before = use_instruction_set(InstructionSet::Avx512);
+    use cnnkit::kernels::simd::for_each_instruction_set;
     let mut results = Vec::new();
-    for set in [
-        InstructionSet::Avx512,
-        InstructionSet::Avx2,
-        InstructionSet::Baseline,
-    ] {
-        use_instruction_set(set);
+    for_each_instruction_set(|set| {
         let mut rng = StdRng::seed_from_u64(23);
         let a = check_winograd(&mut rng, 2, (9, 9), 20, 19);
         let b = check_winograd(&mut rng, 1, (6, 5), 17, 33);
         results.push((set, a, b));
-    }
-    use_instruction_set(before);
+    });
     let (_, a0, b0) = &results[0];
     for (set, a, b) in &results[1..] {
         assert!(a == a0 && b == b0, "{set:?} differs from the widest copy");
@@ -662,7 +648,7 @@ fn winograd_is_the_same_for_every_instruction_set() {
 fn direct_weight_gradient_matches_im2col_for_every_instruction_set() {
     use cnnkit::kernels::conv::{col2im_add, conv2d_backward, im2col, ConvGeometry};
     use cnnkit::kernels::matmul::{matmul, MatRef};
-    use cnnkit::kernels::simd::{use_instruction_set, InstructionSet};
+    use cnnkit::kernels::simd::for_each_instruction_set;
     let mut rng = StdRng::seed_from_u64(32);
     // (batch, (h, w), c_in, c_out, kernel, stride, padding)
     let cases = [
@@ -672,7 +658,6 @@ fn direct_weight_gradient_matches_im2col_for_every_instruction_set() {
         (1, (6, 6), 4, 16, 3, 2, Padding::Same),
         (2, (8, 7), 1, 32, 3, 1, Padding::Valid),
     ];
-    let before = use_instruction_set(InstructionSet::Avx512);
     for (b, (h, wd), c, o, k, s, padding) in cases {
         let g = ConvGeometry::new(b, (h, wd, c), o, (k, k), (s, s), padding).unwrap();
         let what = format!("direct dW b{b} {h}x{wd}x{c}->{o} k{k} s{s} {padding}");
@@ -703,12 +688,7 @@ fn direct_weight_gradient_matches_im2col_for_every_instruction_set() {
         col2im_add(&g, &col, &mut dx_ref);
 
         let mut results = Vec::new();
-        for set in [
-            InstructionSet::Avx512,
-            InstructionSet::Avx2,
-            InstructionSet::Baseline,
-        ] {
-            use_instruction_set(set);
+        for_each_instruction_set(|set| {
             let run = |with_dx: bool| {
                 let mut d = dout.clone();
                 let (mut dw, mut db) = (vec![0.5; w.len()], vec![0.5; o]);
@@ -739,13 +719,12 @@ fn direct_weight_gradient_matches_im2col_for_every_instruction_set() {
             );
             assert_close(&dx, &dx_ref, 1e-4, &format!("{what}, {set:?}: dX"));
             results.push((set, dw));
-        }
+        });
         let (_, dw0) = &results[0];
         for (set, dw) in &results[1..] {
             assert!(dw == dw0, "{what}: {set:?} differs from the widest copy");
         }
     }
-    use_instruction_set(before);
 }
 
 /// Batches whose scratch matrices exceed `CHUNK_FLOATS` are processed a few images at a

@@ -143,16 +143,13 @@ pub fn max_pool_forward(g: &PoolGeometry, x: &[f32], out: &mut [f32], argmax: &m
                                 first = false;
                                 continue;
                             }
-                            // Branch-free (bit masks, see `max_window`) so that it
-                            // vectorises; `>` keeps the first maximum, as TensorFlow does.
+                            // Branch-free so that it vectorises (see `take_if_greater`).
                             for ((b, i), (&val, n)) in best
                                 .iter_mut()
                                 .zip(idx.iter_mut())
                                 .zip(v.iter().zip(base as u32..))
                             {
-                                let take = u32::from(val > *b).wrapping_neg();
-                                *b = f32::from_bits((val.to_bits() & take) | (b.to_bits() & !take));
-                                *i = (n & take) | (*i & !take);
+                                take_if_greater(b, i, val, n);
                             }
                         }
                     }
@@ -208,13 +205,8 @@ fn max_window<const L: usize>(
             let off = (ky * g.in_w + kx) * g.c;
             let v: [f32; L] = load(&img[start + off..]);
             let off = off as u32;
-            // `>` as a bit mask, and the selections as bit operations: written with `if`,
-            // the comparison stays scalar in the build (16 codegen units, thin local LTO)
-            // and every lane becomes a branch, mispredicted half of the time.
             for ((b, o), x) in best.iter_mut().zip(offset.iter_mut()).zip(v) {
-                let take = u32::from(x > *b).wrapping_neg();
-                *o = (off & take) | (*o & !take);
-                *b = f32::from_bits((x.to_bits() & take) | (b.to_bits() & !take));
+                take_if_greater(b, o, x, off);
             }
         }
     }
@@ -223,6 +215,17 @@ fn max_window<const L: usize>(
     for (l, (a, o)) in arg[..L].iter_mut().zip(offset).enumerate() {
         *a = start + l as u32 + o;
     }
+}
+
+/// `(best, index) = (value, n)` when `value > best` (so the first maximum stays, as in
+/// TensorFlow), with `>` as a bit mask and the selections as bit operations: written with
+/// `if`, the comparison stays scalar in the build (16 codegen units, thin local LTO) and
+/// every lane becomes a branch, mispredicted half of the time.
+#[inline(always)]
+fn take_if_greater(best: &mut f32, index: &mut u32, value: f32, n: u32) {
+    let take = u32::from(value > *best).wrapping_neg();
+    *best = f32::from_bits((value.to_bits() & take) | (best.to_bits() & !take));
+    *index = (n & take) | (*index & !take);
 }
 
 /// Max pooling backward: `dx[argmax[i]] += dout[i]`.

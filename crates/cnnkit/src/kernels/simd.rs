@@ -108,6 +108,37 @@ pub fn use_instruction_set(set: InstructionSet) -> InstructionSet {
     before
 }
 
+/// Runs `f` once with each instruction set, widest first ([`InstructionSet::Avx512`],
+/// [`InstructionSet::Avx2`], [`InstructionSet::Baseline`], each capped at what the CPU has;
+/// see [`use_instruction_set`]), then restores the set in use before, also when `f`
+/// panics. For tests that compare the copies of the multiversioned kernels.
+///
+/// ```
+/// use cnnkit::kernels::simd::{for_each_instruction_set, instruction_set};
+/// let before = instruction_set();
+/// let mut seen = Vec::new();
+/// for_each_instruction_set(|set| seen.push(set));
+/// assert_eq!(seen.len(), 3);
+/// assert_eq!(instruction_set(), before);
+/// ```
+pub fn for_each_instruction_set(mut f: impl FnMut(InstructionSet)) {
+    struct Restore(InstructionSet);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            use_instruction_set(self.0);
+        }
+    }
+    let _restore = Restore(instruction_set());
+    for set in [
+        InstructionSet::Avx512,
+        InstructionSet::Avx2,
+        InstructionSet::Baseline,
+    ] {
+        use_instruction_set(set);
+        f(set);
+    }
+}
+
 /// Defines a function whose body is compiled for AVX-512, for AVX2+FMA and for the
 /// baseline, and which runs the best of the three this CPU supports.
 ///
@@ -277,17 +308,10 @@ mod tests {
             want[i % LANES] += v * v;
         }
         let want = want.iter().sum::<f32>() + x[992..].iter().map(|v| v * v).sum::<f32>();
-        let before = instruction_set();
-        for set in [
-            InstructionSet::Baseline,
-            InstructionSet::Avx2,
-            InstructionSet::Avx512,
-        ] {
-            use_instruction_set(set);
+        for_each_instruction_set(|set| {
             assert!(instruction_set() <= InstructionSet::detect());
             assert_eq!(sum_of_squares(&x).to_bits(), want.to_bits(), "{set:?}");
-        }
-        use_instruction_set(before);
+        });
     }
 
     #[test]

@@ -51,18 +51,21 @@ fn images_per_chunk(batch: usize, h: usize, w: usize, channels: usize) -> usize 
     super::conv::images_per_chunk(batch, th * tw * 16 * channels)
 }
 
+/// A transform of the tiles of one image: `(image, (h, w, c), planes, t0, t_count)`, as
+/// [`input_tiles_of_image`] and [`output_adjoint_tiles_of_image`].
+type TilesOfImage = fn(&[f32], (usize, usize, usize), SharedMut, usize, usize);
+
 /// Fills the transformed tiles of `n` images `h x w x c`, laid out `P[xi][t][c]` (one
 /// contiguous `tiles x c` matrix per transformed position `xi`, so that each of the 16
-/// GEMMs reads a plain row-major operand): `tile(image, h, w, c, tile_y, tile_x, c0, planes,
-/// t, t_count)` writes the 16 positions of tile `t` for channels `c0..c0 + LANES` (or one
-/// channel, for the last `c % LANES`). One rayon task per image.
-#[allow(clippy::type_complexity)]
+/// GEMMs reads a plain row-major operand): `per_image(image, (h, w, c), planes, t0,
+/// t_count)` writes the tiles of one image, which start at tile `t0`. One rayon task per
+/// image.
 fn transform_images(
     x: &[f32],
     (n, h, w): (usize, usize, usize),
     c: usize,
     planes: &mut [f32],
-    per_image: fn(&[f32], (usize, usize, usize), SharedMut, usize, usize),
+    per_image: TilesOfImage,
 ) {
     let (th, tw) = tiles(h, w);
     let t_count = n * th * tw;
@@ -157,13 +160,31 @@ fn input_tile<const L: usize>(
             sub(q[2], q[1]),
             sub(q[1], q[3]),
         ];
-        for (j, o) in out.into_iter().enumerate() {
-            // SAFETY: tile t belongs to this task alone (see `transform_images`).
-            store(
-                unsafe { v.slice(((4 * i + j) * t_count + t) * c + c0, L) },
-                o,
-            );
-        }
+        // SAFETY: tile t belongs to this task alone (see `transform_images`).
+        unsafe { store_row(v, (t, t_count), c, c0, i, out) };
+    }
+}
+
+/// Stores row `i` (positions `xi = 4 i .. 4 i + 4`) of a transformed tile `t`, channels
+/// `c0..c0 + L`, to `planes` (laid out `P[xi][t][c]`, `t_count` tiles).
+///
+/// # Safety
+/// No other thread may access tile `t` of the planes meanwhile.
+#[inline(always)]
+unsafe fn store_row<const L: usize>(
+    planes: SharedMut,
+    (t, t_count): (usize, usize),
+    c: usize,
+    c0: usize,
+    i: usize,
+    row: [[f32; L]; 4],
+) {
+    for (j, o) in row.into_iter().enumerate() {
+        // SAFETY: the caller owns tile t (bounds are checked by `slice`).
+        store(
+            unsafe { planes.slice(((4 * i + j) * t_count + t) * c + c0, L) },
+            o,
+        );
     }
 }
 
@@ -215,13 +236,8 @@ fn output_adjoint_tile<const L: usize>(
     // (A dY) Aᵀ, one row at a time.
     for (i, q) in r.iter().enumerate() {
         let out = [q[0], add(q[0], q[1]), sub(q[0], q[1]), neg(q[1])];
-        for (j, o) in out.into_iter().enumerate() {
-            // SAFETY: tile t belongs to this task alone (see `transform_images`).
-            store(
-                unsafe { dm.slice(((4 * i + j) * t_count + t) * c + c0, L) },
-                o,
-            );
-        }
+        // SAFETY: tile t belongs to this task alone (see `transform_images`).
+        unsafe { store_row(dm, (t, t_count), c, c0, i, out) };
     }
 }
 
