@@ -50,6 +50,19 @@ bench:
 bench-evcxr:
 	cargo run --profile evcxr-tuned -p cnnkit --example bench
 
+# make bench-anchors [ANCHOR_STEPS=1000]: our bench, then the lecture's model in PyTorch and in
+# Keras/TensorFlow (scripts/anchor_bench.py), one after the other so the ratios come from one
+# session. The frameworks (several GB, pinned in scripts/anchor-requirements.txt) go into
+# their own venv .venv-anchors, created on first use. See docs/performance.md.
+.PHONY: bench-anchors
+bench-anchors:
+	@test -x .venv-anchors/bin/python || python3 -m venv .venv-anchors
+	@.venv-anchors/bin/python -m pip install --disable-pip-version-check -q -r scripts/anchor-requirements.txt
+	@echo "bench-anchors: $$(date '+%Y-%m-%d %H:%M'), commit $$(git rev-parse --short HEAD 2>/dev/null), $$(nproc) cores"
+	cargo run --release -p cnnkit --example bench -- --steps $(or $(ANCHOR_STEPS),1000)
+	.venv-anchors/bin/python scripts/anchor_bench.py torch $(or $(ANCHOR_STEPS),1000) 32
+	.venv-anchors/bin/python scripts/anchor_bench.py keras $(or $(ANCHOR_STEPS),1000) 32
+
 student: setup
 	@$(PY) tools/make_student.py notebooks/exercises -o build/student
 
