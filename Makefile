@@ -16,6 +16,10 @@
 
 SHELL := /bin/bash
 PY := .venv/bin/python
+# The commands of the package in tools/ (cnnkit_notebooks), installed into .venv by setup.
+BIN := .venv/bin
+# The output check needs no venv: the standard library runs it from the source tree.
+CLEAN := PYTHONPATH=tools python3 -m cnnkit_notebooks.clean
 NB ?=
 # Extra arguments for the runner, e.g. make run RUN_ARGS="--timeout 7200"
 RUN_ARGS ?=
@@ -30,19 +34,19 @@ setup:
 	@bash scripts/setup.sh
 
 run: setup
-	@$(PY) tools/nbrun.py $(if $(filter-out 0,$(QUICK)),--quick) $(RUN_ARGS) $(NB)
+	@$(BIN)/cnnkit-run $(if $(filter-out 0,$(QUICK)),--quick) $(RUN_ARGS) $(NB)
 
 test: setup
 	@$(PY) scripts/test.py
 
 lab: setup
-	@$(if $(filter-out 0,$(QUICK)),CNNKIT_QUICK=1) $(PY) tools/lab.py $(LAB_ARGS)
+	@$(if $(filter-out 0,$(QUICK)),CNNKIT_QUICK=1) $(BIN)/cnnkit-lab $(LAB_ARGS)
 
 strip:
-	@python3 tools/check_clean.py --strip
+	@$(CLEAN) --strip
 
 check-clean:
-	@python3 tools/check_clean.py
+	@$(CLEAN)
 
 bench:
 	cargo run --release -p cnnkit --example bench
@@ -64,7 +68,7 @@ bench-anchors:
 	.venv-anchors/bin/python scripts/anchor_bench.py keras $(or $(ANCHOR_STEPS),1000) 32
 
 student: setup
-	@$(PY) tools/make_student.py notebooks/exercises -o build/student
+	@$(BIN)/cnnkit-student notebooks/exercises -o build/student
 
 clean:
 	rm -rf build

@@ -8,7 +8,8 @@
 # Steps:
 #   1. check the tools (rustc/cargo, python3, npm)
 #   2. Debian packages: dataset-fashion-mnist, fonts-nanum (apt as root or with sudo -n)
-#   3. .venv with the pinned Python packages of requirements.txt
+#   3. .venv with the pinned Python packages of requirements.txt, then the project's own
+#      tools (tools/, the package cnnkit_notebooks) installed editable, with their commands
 #   4. evcxr_jupyter 0.22.0 (cargo install --locked, only when missing or another version)
 #   5. the Jupyter kernel `rust` (evcxr_jupyter --install), checked with the venv's jupyter
 #   6. a local MathJax 2.7 for the HTML pages (npm pack, copied into .venv/share/mathjax)
@@ -105,7 +106,7 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
 fi
 
 # 3 ------------------------------------------------------------------------------------------
-step "3/6 Python venv .venv with the pins of requirements.txt"
+step "3/6 Python venv .venv with the pins of requirements.txt and the tools in tools/"
 if [ ! -x "$VENV/bin/python" ]; then
     info "creating .venv with $PYTHON"
     "$PYTHON" -m venv "$VENV" || die "python3 -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)."
@@ -141,6 +142,48 @@ else
     info "pip install -r requirements.txt"
     "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r requirements.txt
     pins_ok || die "the venv still differs from requirements.txt"
+fi
+# Whether tools/ is installed editable from this checkout, with the version and the entry
+# points (console scripts, pytest plugin) that tools/pyproject.toml declares now.
+tools_ok() {
+    "$VENV/bin/python" - "$ROOT/tools" <<'EOF'
+import json, re, sys
+from importlib import metadata
+from pathlib import Path
+tools = Path(sys.argv[1]).resolve()
+try:
+    dist = metadata.distribution("cnnkit-notebooks")
+except metadata.PackageNotFoundError:
+    sys.exit("  cnnkit-notebooks is not installed")
+url = json.loads(dist.read_text("direct_url.json") or "{}")
+if not url.get("dir_info", {}).get("editable") or url.get("url") != tools.as_uri():
+    sys.exit(f"  cnnkit-notebooks is installed from {url.get('url')}, not editable from {tools}")
+init = (tools / "cnnkit_notebooks" / "__init__.py").read_text(encoding="utf-8")
+version = re.search(r'__version__ = "([^"]+)"', init).group(1)
+if dist.version != version:
+    sys.exit(f"  cnnkit-notebooks: want {version}, have {dist.version}")
+want = {}
+pyproject = (tools / "pyproject.toml").read_text(encoding="utf-8")
+for head, body in re.findall(r"^\[project\.(scripts|entry-points\.[\w.-]+)\]\n(.*?)(?=^\[|\Z)", pyproject, re.M | re.S):
+    group = "console_scripts" if head == "scripts" else head.split(".", 1)[1]
+    for name, value in re.findall(r'^([\w.-]+)\s*=\s*"([^"]+)"', body, re.M):
+        want[(group, name)] = value
+have = {(e.group, e.name): e.value for e in dist.entry_points}
+if want != have:
+    sys.exit(f"  cnnkit-notebooks: entry points differ from tools/pyproject.toml: have {sorted(have)}")
+bin_dir = Path(sys.executable).parent
+missing = [name for group, name in want if group == "console_scripts" and not (bin_dir / name).exists()]
+if missing:
+    sys.exit(f"  missing commands in {bin_dir}: {' '.join(missing)}")
+EOF
+}
+if tools_ok >/dev/null 2>&1; then
+    skip "tools/ installed editable (cnnkit-run, cnnkit-lab, cnnkit-student, cnnkit-clean)"
+else
+    tools_ok || true
+    info "pip install --no-deps -e tools   (its dependencies are the pins above)"
+    "$VENV/bin/python" -m pip install --disable-pip-version-check -q --no-deps -e "$ROOT/tools"
+    tools_ok || die "tools/ is still not installed the way tools/pyproject.toml says"
 fi
 
 # 4 ------------------------------------------------------------------------------------------

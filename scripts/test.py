@@ -3,7 +3,7 @@
 
   1. cargo test --workspace               the support crate's unit, integration and doc tests
   2. pytest tools/tests                   the runner's self-tests (small plain-Rust notebooks)
-  3. tools/nbrun.py --quick notebooks/    every notebook in quick mode (CNNKIT_QUICK=1),
+  3. cnnkit-run --quick notebooks/        every notebook in quick mode (CNNKIT_QUICK=1),
                                           output in build/test/
 
 Every stage runs even when an earlier one failed. The last line printed is
@@ -27,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
+BIN = Path(sys.executable).parent  # the venv's commands, from tools/ (pip install -e tools)
 OUT = ROOT / "build" / "test"
 
 
@@ -84,7 +85,7 @@ def notebook_stage(env: dict[str, str]) -> tuple[int, int, str]:
     # The exercise notebooks run in the pytest stage (tools/tests/test_exercises.py runs
     # the instructor version and the generated student version), not twice.
     rc, _ = tee(
-        [PY, "tools/nbrun.py", "--quick", "--exclude", "exercises/*", "--out", str(OUT / "notebooks")],
+        [str(BIN / "cnnkit-run"), "--quick", "--exclude", "exercises/*", "--out", str(OUT / "notebooks")],
         env,
     )
     if not report.exists():
@@ -104,7 +105,7 @@ def main() -> int:
     stages = [
         ("cargo test --workspace", cargo_stage),
         ("runner self-tests (pytest tools/tests)", pytest_stage),
-        ("notebooks, quick mode (tools/nbrun.py --quick)", notebook_stage),
+        ("notebooks, quick mode (cnnkit-run --quick)", notebook_stage),
     ]
     rows = []
     t0 = time.monotonic()

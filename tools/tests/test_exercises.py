@@ -1,8 +1,8 @@
 """End-to-end test of the homework notebooks, both sides, with the real evcxr kernel.
 
-* The instructor notebooks in notebooks/exercises/ run to the end (tools/nbrun.py, quick
+* The instructor notebooks in notebooks/exercises/ run to the end (cnnkit-run, quick
   mode) and every check cell shows the verdict 정답입니다!.
-* The student notebooks that tools/make_student.py generates (into build/student/, the
+* The student notebooks that cnnkit-student generates (into build/student/, the
   folder `make student` uses) run to the end too, and every check cell, and only those,
   shows 아직 풀지 않았습니다: no crash, no 정답입니다!.
 * In grading mode (CNNKIT_GRADING=1, for nbgrader) a student notebook's check cells end
@@ -25,19 +25,17 @@ from pathlib import Path
 import nbformat
 import pytest
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
+from cnnkit_notebooks import kernel_env
+from cnnkit_notebooks import student as ms
+from cnnkit_notebooks.paths import BUILD, EXERCISES
 
-import make_student as ms  # noqa: E402
-
-EXERCISES = ROOT / "notebooks" / "exercises"
-STUDENT = ROOT / "build" / "student"
-OUT = ROOT / "build" / "test" / "exercises"
+STUDENT = BUILD / "student"
+OUT = BUILD / "test" / "exercises"
+RUN = Path(sys.executable).parent / "cnnkit-run"
 
 
 def _require_kernel() -> None:
-    if shutil.which("evcxr_jupyter") is None and not (Path.home() / ".cargo/bin/evcxr_jupyter").exists():
+    if not kernel_env.evcxr_installed():
         pytest.fail("evcxr_jupyter is not installed: run `make setup`")
 
 
@@ -45,7 +43,7 @@ def _nbrun(paths: list[Path], out: Path) -> tuple[subprocess.CompletedProcess, d
     _require_kernel()
     shutil.rmtree(out, ignore_errors=True)
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "nbrun.py"), "--quick", "--no-html", "--out", str(out), *map(str, paths)],
+        [str(RUN), "--quick", "--no-html", "--out", str(out), *map(str, paths)],
         capture_output=True,
         text=True,
         timeout=3600,
@@ -116,20 +114,18 @@ def test_grading_mode_gives_zero_points_and_keeps_running(student_run):
     """nbgrader's autograde gives a grade cell zero points only when it ends with an error."""
     from nbclient import NotebookClient
 
-    import nbrun
-
     _require_kernel()
     path = STUDENT / "ex03_pooling_by_hand.ipynb"
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,
-        kernel_name=nbrun.KERNEL,
+        kernel_name=kernel_env.KERNEL,
         timeout=900,
         allow_errors=True,
         resources={"metadata": {"path": str(path.parent)}},
     )
-    with nbrun.evcxr_tmpdir(True) as tmpdir:
-        env = nbrun.kernel_env(True, tmpdir, True)
+    with kernel_env.evcxr_tmpdir(True) as tmpdir:
+        env = kernel_env.kernel_env(True, tmpdir, True)
         env["CNNKIT_GRADING"] = "1"
         with client.setup_kernel(env=env):
             for i, cell in enumerate(nb.cells):

@@ -6,16 +6,16 @@ below a folder where the runner installed the settings, and reads the rustc flag
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import nbrun  # noqa: E402
+from cnnkit_notebooks import kernel_env
+from cnnkit_notebooks.paths import CARGO_PROFILE
 
 EVCXR_MANIFEST = """
 [package]
@@ -41,25 +41,25 @@ dep = { path = "../../dep" }
 
 
 def test_install_is_idempotent_and_atomic(tmp_path):
-    nbrun.install_cargo_profile(tmp_path)
+    kernel_env.install_cargo_profile(tmp_path)
     target = tmp_path / ".cargo" / "config.toml"
-    assert target.read_text() == nbrun.CARGO_PROFILE.read_text()
+    assert target.read_text() == CARGO_PROFILE.read_text()
     mtime = target.stat().st_mtime_ns
-    nbrun.install_cargo_profile(tmp_path)
+    kernel_env.install_cargo_profile(tmp_path)
     assert target.stat().st_mtime_ns == mtime, "an unchanged file must not be rewritten"
     target.write_text("stale")
-    nbrun.install_cargo_profile(tmp_path)
-    assert target.read_text() == nbrun.CARGO_PROFILE.read_text()
+    kernel_env.install_cargo_profile(tmp_path)
+    assert target.read_text() == CARGO_PROFILE.read_text()
     assert not list(target.parent.glob("*.tmp"))
 
 
 def test_every_kernel_builds_below_the_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("NBRUN_EVCXR_DIR", str(tmp_path))
-    with nbrun.evcxr_tmpdir(True) as fixed:
-        env = nbrun.kernel_env(False, fixed, True)
+    with kernel_env.evcxr_tmpdir(True) as fixed:
+        env = kernel_env.kernel_env(False, fixed, True)
     assert Path(env["EVCXR_TMPDIR"]).parent == tmp_path
     # Without a fixed folder evcxr makes its own below TMPDIR, which must be below the base too.
-    env = nbrun.kernel_env(False, None, True)
+    env = kernel_env.kernel_env(False, None, True)
     assert "EVCXR_TMPDIR" not in env
     assert Path(env["TMPDIR"]).is_relative_to(tmp_path)
     assert (tmp_path / ".cargo" / "config.toml").is_file()
@@ -67,7 +67,7 @@ def test_every_kernel_builds_below_the_settings(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(shutil.which("cargo") is None, reason="needs cargo")
 def test_cargo_gives_dependencies_release_settings_and_keeps_cell_checks(tmp_path):
-    nbrun.install_cargo_profile(tmp_path)
+    kernel_env.install_cargo_profile(tmp_path)
     dep = tmp_path / "dep"
     (dep / "src").mkdir(parents=True)
     (dep / "Cargo.toml").write_text('[package]\nname = "dep"\nversion = "0.1.0"\nedition = "2021"\n')
@@ -81,7 +81,7 @@ def test_cargo_gives_dependencies_release_settings_and_keeps_cell_checks(tmp_pat
         cwd=cell,
         capture_output=True,
         text=True,
-        env={**nbrun.os.environ, "CARGO_TARGET_DIR": str(tmp_path / "target")},
+        env={**os.environ, "CARGO_TARGET_DIR": str(tmp_path / "target")},
     )
     assert out.returncode == 0, out.stderr
     flags = {}

@@ -1,4 +1,4 @@
-"""Unit tests of tools/make_student.py: markers, student notebooks, verdicts and grading.
+"""Unit tests of cnnkit_notebooks.student: markers, student notebooks, verdicts and grading.
 
 Fast (no kernel). The end-to-end run of the exercise notebooks is in test_exercises.py.
 """
@@ -6,20 +6,13 @@ Fast (no kernel). The end-to-end run of the exercise notebooks is in test_exerci
 from __future__ import annotations
 
 import copy
-import sys
-from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-
-import make_student as ms  # noqa: E402
-
-EXERCISES = ROOT / "notebooks" / "exercises"
+from cnnkit_notebooks import student as ms
+from cnnkit_notebooks.paths import EXERCISES
 INSTRUCTOR = sorted(EXERCISES.glob("*.ipynb"))
 
 TASK = """fn total_params() -> Option<u64> {

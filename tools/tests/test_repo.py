@@ -8,8 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-CHECK = ROOT / "tools" / "check_clean.py"
+from cnnkit_notebooks.paths import ROOT
+
+# The output check as `make check-clean` runs it: from the source tree, with the standard
+# library only (-S: no site-packages, so no nbformat and no installed copy of the package).
+CHECK = ["-S", "-m", "cnnkit_notebooks.clean"]
+CLEAN_ENV = {"PYTHONPATH": str(ROOT / "tools"), "PATH": "/usr/bin:/bin"}
 
 
 def pins_of(lines):
@@ -41,7 +45,7 @@ def test_installed_versions_match_the_pins():
 
 def test_committed_notebooks_have_no_outputs():
     for folder in (ROOT / "notebooks", ROOT / "tools" / "tests" / "notebooks"):
-        proc = subprocess.run([sys.executable, str(CHECK), str(folder)], capture_output=True, text=True)
+        proc = subprocess.run([sys.executable, *CHECK, str(folder)], capture_output=True, text=True, env=CLEAN_ENV)
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -55,13 +59,13 @@ def test_check_clean_finds_and_strips_outputs(tmp_path):
     dirty = tmp_path / "dirty.ipynb"
     dirty.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
-    proc = subprocess.run([sys.executable, str(CHECK), str(tmp_path)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, *CHECK, str(tmp_path)], capture_output=True, text=True, env=CLEAN_ENV)
     assert proc.returncode == 1
     assert "dirty.ipynb: has outputs" in proc.stdout
     assert "cell 1: execution_count 3" in proc.stdout
 
-    proc = subprocess.run([sys.executable, str(CHECK), "--strip", str(tmp_path)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, *CHECK, "--strip", str(tmp_path)], capture_output=True, text=True, env=CLEAN_ENV)
     assert proc.returncode == 0
     assert json.loads(dirty.read_text(encoding="utf-8")) == json.loads(src.read_text(encoding="utf-8"))
-    proc = subprocess.run([sys.executable, str(CHECK), str(tmp_path)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, *CHECK, str(tmp_path)], capture_output=True, text=True, env=CLEAN_ENV)
     assert proc.returncode == 0

@@ -1,4 +1,4 @@
-"""Self-tests of tools/nbrun.py: it must fail each bad notebook for the right reason.
+"""Self-tests of the runner (cnnkit-run): it must fail each bad notebook for the right reason.
 
 These run the real evcxr kernel on the plain-Rust notebooks in tools/tests/notebooks/
 (made by make_notebooks.py): one runner invocation for all of them, shared by the tests.
@@ -16,19 +16,22 @@ from pathlib import Path
 
 import pytest
 
+from cnnkit_notebooks.kernel_env import evcxr_installed
+
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
 NOTEBOOKS = HERE / "notebooks"
+# The console script that `pip install -e tools` put beside this Python.
+RUN = Path(sys.executable).parent / "cnnkit-run"
 BAD = ["compile_error", "panic", "question_mark_err", "raises_but_compiles", "timeout"]
 
 
 @pytest.fixture(scope="session")
 def run(tmp_path_factory):
-    if shutil.which("evcxr_jupyter") is None and not (Path.home() / ".cargo/bin/evcxr_jupyter").exists():
+    if not evcxr_installed():
         pytest.fail("evcxr_jupyter is not installed: run `make setup`")
     out = tmp_path_factory.mktemp("nbrun")
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "nbrun.py"), str(NOTEBOOKS), "--out", str(out)],
+        [str(RUN), str(NOTEBOOKS), "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=900,

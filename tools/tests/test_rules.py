@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from nbformat.v4 import new_code_cell, new_output
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import nbrun  # noqa: E402
+from cnnkit_notebooks import cli, console
+from cnnkit_notebooks import rules
 
 
 def cell(*outputs, tags=()):
@@ -25,18 +22,18 @@ def stderr(text):
 
 def test_clean_cell_passes():
     c = cell(new_output("stream", name="stdout", text="hi\n"), new_output("execute_result", data={"text/plain": "2"}))
-    assert nbrun.judge_cell(c) is None
+    assert rules.judge_cell(c) is None
 
 
 def test_blank_stderr_is_ignored():
-    assert nbrun.judge_cell(cell(stderr("\n"), stderr("  \n"))) is None
+    assert rules.judge_cell(cell(stderr("\n"), stderr("  \n"))) is None
 
 
 def test_stderr_fails_unless_allowed():
-    verdict = nbrun.judge_cell(cell(stderr("invalid digit found in string\n")))
+    verdict = rules.judge_cell(cell(stderr("invalid digit found in string\n")))
     assert verdict[0] == "stderr output"
     assert "invalid digit found in string" in verdict[1]
-    assert nbrun.judge_cell(cell(stderr("epoch 1/10\n"), tags=["allow-stderr"])) is None
+    assert rules.judge_cell(cell(stderr("epoch 1/10\n"), tags=["allow-stderr"])) is None
 
 
 def test_panic_message_without_backtrace():
@@ -45,40 +42,40 @@ def test_panic_message_without_backtrace():
         "   0: __rustc::rust_begin_unwind\n"
     )
     # evcxr's default setting: the panic is only stderr text.
-    reason, message = nbrun.judge_cell(cell(stderr(text)))
+    reason, message = rules.judge_cell(cell(stderr(text)))
     assert reason == "panic" and message.endswith("boom") and "backtrace" not in message
     # With preserve_vars_on_panic = false the process aborts and evcxr reports an error too;
     # a panic is still a panic even in a cell whose stderr is allowed.
     err = new_output("error", ename="Error", evalue="Subprocess terminated with status: signal: 6 (SIGABRT)", traceback=[])
-    assert nbrun.judge_cell(cell(stderr(text), err, tags=["allow-stderr"]))[0] == "panic"
+    assert rules.judge_cell(cell(stderr(text), err, tags=["allow-stderr"]))[0] == "panic"
 
 
 def test_crash_and_compile_error():
     err = new_output("error", ename="Error", evalue="Subprocess terminated with status: exit status: 3", traceback=[])
-    assert nbrun.judge_cell(cell(err))[0] == "crash"
+    assert rules.judge_cell(cell(err))[0] == "crash"
     err = new_output(
         "error", ename="Error", evalue="mismatched types", traceback=["\x1b[31m[E0308] Error:\x1b[0m mismatched types"]
     )
-    assert nbrun.judge_cell(cell(err)) == ("compile error", "[E0308] Error: mismatched types")
+    assert rules.judge_cell(cell(err)) == ("compile error", "[E0308] Error: mismatched types")
 
 
 def test_timeout_tag():
     c = cell()
-    assert nbrun.cell_timeout(c, 100) == 100
+    assert rules.cell_timeout(c, 100) == 100
     c.metadata["tags"] = ["timeout=7"]
-    assert nbrun.cell_timeout(c, 100) == 7
+    assert rules.cell_timeout(c, 100) == 7
 
 
 def test_first_line_and_pad():
-    assert nbrun.first_line("\n\n  let x = 1;\nlet y = 2;") == "let x = 1;"
-    assert nbrun.pad("합성곱", 8) == "합성곱  "
+    assert console.first_line("\n\n  let x = 1;\nlet y = 2;") == "let x = 1;"
+    assert console.pad("합성곱", 8) == "합성곱  "
 
 
 def test_find_notebooks_recurses_and_names_by_relative_path(tmp_path):
     for rel in ["b.ipynb", "a.ipynb", "sub/c.ipynb", ".ipynb_checkpoints/a-checkpoint.ipynb"]:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("{}")
-    found = nbrun.find_notebooks([str(tmp_path)])
+    found = cli.find_notebooks([str(tmp_path)])
     assert [name for _, name in found] == ["a", "b", "sub/c"]
-    assert [name for _, name in nbrun.find_notebooks([str(tmp_path)], ["sub/*"])] == ["a", "b"]
-    assert [name for _, name in nbrun.find_notebooks([str(tmp_path / "sub" / "c.ipynb")])] == ["c"]
+    assert [name for _, name in cli.find_notebooks([str(tmp_path)], ["sub/*"])] == ["a", "b"]
+    assert [name for _, name in cli.find_notebooks([str(tmp_path / "sub" / "c.ipynb")])] == ["c"]

@@ -1,9 +1,11 @@
-#!/usr/bin/env python3
-"""Checks that notebooks are committed without outputs, or strips them.
+"""cnnkit-clean: checks that notebooks are committed without outputs, or strips them.
 
-    python3 tools/check_clean.py            # check notebooks/ (exit 1 if any has outputs)
-    python3 tools/check_clean.py --strip    # remove outputs in place (make strip)
-    python3 tools/check_clean.py a.ipynb    # only these files
+    cnnkit-clean              # check notebooks/ (exit 1 if any has outputs; make check-clean)
+    cnnkit-clean --strip      # remove outputs in place (make strip)
+    cnnkit-clean a.ipynb      # only these files
+
+Without the venv (standard library only, from the repository's root):
+    PYTHONPATH=tools python3 -m cnnkit_notebooks.clean [--strip]
 
 A code cell is clean when it has no outputs, no execution count and no `execution`
 timing metadata (nbclient and JupyterLab add these). Uses only the standard library and
@@ -18,12 +20,12 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from .paths import NOTEBOOKS
 
 
 def find_notebooks(paths: list[str]) -> list[Path]:
     if not paths:
-        paths = [str(ROOT / "notebooks")]
+        paths = [str(NOTEBOOKS)]
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
@@ -66,7 +68,7 @@ def dumps(nb: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="cnnkit-clean", description=__doc__.splitlines()[0].split(": ", 1)[1])
     ap.add_argument("paths", nargs="*", help="notebooks or folders (default: notebooks/)")
     ap.add_argument("--strip", action="store_true", help="remove outputs in place")
     args = ap.parse_args(argv)

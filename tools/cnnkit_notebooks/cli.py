@@ -1,0 +1,157 @@
+"""cnnkit-run: runs the Rust notebooks headlessly with the real evcxr kernel and fails loudly.
+
+    cnnkit-run                                # every notebook in notebooks/, full settings
+    cnnkit-run --quick                        # CNNKIT_QUICK=1 in the kernels
+    cnnkit-run notebooks/02_*.ipynb --out build/one
+
+For each notebook it starts a fresh kernel `rust` (evcxr_jupyter) in the notebook's folder,
+runs the code cells in order with nbclient, and writes into the output folder (default
+build/) the files listed in `cnnkit_notebooks.report`. Which cells fail: see
+`cnnkit_notebooks.rules`. The first failing cell stops its notebook. The run ends with the
+line `N passed, N failed` (notebooks) and exits with 1 if any notebook failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import fnmatch
+import os
+import sys
+import time
+from pathlib import Path
+
+from .console import indent, say
+from .kernel_env import evcxr_installed, kernel_environment
+from .paths import BUILD, NOTEBOOKS
+from .report import Outputs, mode_text, summary_line
+from .run import DEFAULT_GRACE, DEFAULT_STARTUP_TIMEOUT, DEFAULT_TIMEOUT, NotebookResult, run_notebook
+
+
+def find_notebooks(paths: list[str], exclude: list[str] | None = None) -> list[tuple[Path, str]]:
+    """(path, name) of each notebook. A folder is searched recursively, in sorted path order
+    (notebooks/00_... before notebooks/exercises/...); the name is the path relative to
+    that folder without `.ipynb` (e.g. `exercises/ex01_x`) and names the output files."""
+    if not paths:
+        paths = [str(NOTEBOOKS)]
+    found: list[tuple[Path, str]] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            for q in sorted(p.rglob("*.ipynb")):
+                if ".ipynb_checkpoints" not in q.parts:
+                    found.append((q, q.relative_to(p).with_suffix("").as_posix()))
+        elif p.exists():
+            found.append((p, p.stem))
+        else:
+            raise SystemExit(f"cnnkit-run: no such notebook or folder: {p}")
+    if exclude:
+        found = [(q, name) for q, name in found if not any(fnmatch.fnmatch(name, pat) for pat in exclude)]
+    names = [name for _, name in found]
+    for name in set(names):
+        if names.count(name) > 1:
+            raise SystemExit(f"cnnkit-run: two notebooks would write the same output files: {name}")
+    return found
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="cnnkit-run",
+        description="Run Rust notebooks headlessly with the evcxr kernel; fail on errors.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument("paths", nargs="*", help="notebooks or folders (default: notebooks/)")
+    ap.add_argument("--out", default=str(BUILD), help="output folder (default: build/)")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        default=env_flag("QUICK"),
+        help="quick mode: CNNKIT_QUICK=1 in the kernels (default when QUICK=1 is set)",
+    )
+    ap.add_argument(
+        "--timeout",
+        type=int,
+        default=int(os.environ.get("NBRUN_TIMEOUT", DEFAULT_TIMEOUT)),
+        help=f"seconds per cell (default {DEFAULT_TIMEOUT}, or NBRUN_TIMEOUT); a cell tag timeout=N overrides it",
+    )
+    ap.add_argument("--grace", type=float, default=DEFAULT_GRACE, help="seconds to wait for late stderr per cell")
+    ap.add_argument(
+        "--startup-timeout", type=int, default=DEFAULT_STARTUP_TIMEOUT, help="seconds to wait for a kernel to start"
+    )
+    ap.add_argument("--no-shared-target", action="store_true", help="let each kernel build in its own temporary folder")
+    ap.add_argument("--no-cache", action="store_true", help="do not turn on evcxr's :cache")
+    ap.add_argument("--no-html", action="store_true", help="skip the HTML pages")
+    ap.add_argument(
+        "--exclude",
+        action="append",
+        metavar="PATTERN",
+        help="skip notebooks whose name matches this glob (names are relative paths without .ipynb, "
+        "e.g. 'exercises/*'); may be repeated",
+    )
+    ap.add_argument("--report", help="also write the JSON report to this file")
+    ap.add_argument(
+        "--echo",
+        action="store_true",
+        default=env_flag("NBRUN_ECHO"),
+        help="print the cells' stdout/stderr while they run (e.g. training progress; or NBRUN_ECHO=1)",
+    )
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    notebooks = find_notebooks(args.paths, args.exclude)
+    outputs = Outputs(Path(args.out), html_pages=not args.no_html)
+    out = outputs.out
+    started = _dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+    say(
+        f"cnnkit-run: {len(notebooks)} notebook(s), mode {mode_text(args.quick)}, "
+        f"cell timeout {args.timeout} s, output {out}"
+    )
+    if not evcxr_installed():
+        say("cnnkit-run: evcxr_jupyter not found: run `make setup` first")
+    if not args.no_html and outputs.mathjax_url is None:
+        say("cnnkit-run: no local MathJax in .venv/share/mathjax (run `make setup`): pages load it from a CDN")
+
+    results: list[NotebookResult] = []
+    t_all = time.monotonic()
+    with kernel_environment(args.quick, not args.no_shared_target, not args.no_cache) as env:
+        if "EVCXR_TMPDIR" in env:
+            say(f"cnnkit-run: shared evcxr folder {env['EVCXR_TMPDIR']}")
+        for k, (path, name) in enumerate(notebooks, start=1):
+            say(f"\n[{k}/{len(notebooks)}] {os.path.relpath(path)}")
+            result, nb = run_notebook(
+                path, name, outputs.log_path(name), env, args.timeout, args.grace, args.startup_timeout, args.echo
+            )
+            problem = outputs.write(result, nb)
+            if problem:
+                say(f"  ({problem})")
+            results.append(result)
+            if result.failure:
+                f = result.failure
+                say(f"  FAILED {os.path.relpath(path)} {f.headline()}")
+                say(indent(f.message))
+            say(f"  {result.status} in {result.seconds:.1f} s ({result.cells_run}/{result.code_cells} code cells)")
+    total = time.monotonic() - t_all
+
+    index = outputs.finish(results, args.quick, started, total)
+    if args.report:
+        (Path(args.report)).write_text((out / "report.json").read_text(encoding="utf-8"), encoding="utf-8")
+
+    say("\n" + "=" * 78)
+    for r in results:
+        mark = "passed" if r.status == "passed" else "FAILED"
+        extra = f"  {r.failure.headline()}" if r.failure else ""
+        say(f"{mark:>6}  {r.seconds:7.1f} s  {os.path.relpath(r.path)}{extra}")
+    if not results:
+        say("no notebooks found")
+    say(f"total {total:.1f} s; open {index}")
+    say(summary_line(results))
+    return 1 if any(r.status != "passed" for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,481 @@
+"""cnnkit-student: turns the instructor's exercise notebooks into student notebooks, and grades
+executed ones.
+
+    cnnkit-student                          # notebooks/exercises -> build/student
+    cnnkit-student notebooks/exercises -o build/student
+    cnnkit-student --check                   # only validate the markers
+    cnnkit-student --grade build/graded/executed/*.ipynb [--csv grades.csv]
+
+Conventions in an instructor notebook (see README, "For instructors"):
+
+* A task cell holds the solution between two comment lines containing `BEGIN SOLUTION` and
+  `END SOLUTION` (nbgrader's markers in Rust comment form), followed by the placeholder the
+  student gets, commented out, between `// BEGIN PLACEHOLDER` and `// END PLACEHOLDER`:
+
+      fn total_params() -> Option<u64> {
+          // BEGIN SOLUTION
+          Some(2_800 + 180_200 + 720_400)
+          // END SOLUTION
+          // BEGIN PLACEHOLDER
+          // None
+          // END PLACEHOLDER
+      }
+
+  The student version replaces the solution region by one comment line (STUB) and
+  uncomments the placeholder (the first `//` and one space after it are removed from every
+  line; the marker lines are dropped):
+
+      fn total_params() -> Option<u64> {
+          // 여기에 코드를 작성하세요 (YOUR CODE HERE)
+          None
+      }
+
+* A markdown cell may hold instructor notes between `<!-- BEGIN SOLUTION -->` and
+  `<!-- END SOLUTION -->`; they become TEXT_STUB.
+* Task cells carry nbgrader metadata `{"solution": true, "grade": false, ...}`; check cells
+  `{"grade": true, "solution": false, "locked": true, "points": N, ...}`. Every check cell
+  ends with a checker call whose verdict starts with 정답입니다! / 아직 풀지 않았습니다 /
+  틀렸습니다.
+
+The student notebooks have no outputs and no execution counts; nbgrader metadata is kept.
+To release and grade with nbgrader instead, call configure_nbgrader (below) from
+nbgrader_config.py. Files other than notebooks in the source folder (evcxr.toml) are copied
+along.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import re
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import nbformat
+
+from .paths import BUILD, EXERCISES, ROOT
+
+DEFAULT_SRC = EXERCISES
+DEFAULT_OUT = BUILD / "student"
+
+BEGIN_SOLUTION = "BEGIN SOLUTION"
+END_SOLUTION = "END SOLUTION"
+BEGIN_PLACEHOLDER = "BEGIN PLACEHOLDER"
+END_PLACEHOLDER = "END PLACEHOLDER"
+STUB = "// 여기에 코드를 작성하세요 (YOUR CODE HERE)"
+TEXT_STUB = "_여기에 답을 쓰세요 (YOUR ANSWER HERE)_"
+
+# The checkers' headline phrases (cnnkit::exercises::{CORRECT,NOT_DONE,WRONG}_PHRASE).
+CORRECT = "정답입니다!"
+NOT_DONE = "아직 풀지 않았습니다"
+WRONG = "틀렸습니다"
+
+DEP_LINE = re.compile(r'^(\s*:dep\s+cnnkit\s*=\s*\{.*?\bpath\s*=\s*")([^"]*)(".*)$')
+
+
+class MarkerError(ValueError):
+    """A notebook's markers are inconsistent; the message names the notebook and cell."""
+
+
+# --------------------------------------------------------------------------------------------
+# Cell transformations
+
+
+def _marker(line: str, word: str) -> bool:
+    return word in line
+
+
+def strip_code(source: str, where: str = "cell") -> str:
+    """The student form of a code cell's source (see the module docstring)."""
+    out: list[str] = []
+    state = "code"  # code | solution | placeholder
+    for n, line in enumerate(source.split("\n"), start=1):
+        here = f"{where}, line {n}"
+        if state == "code":
+            if _marker(line, BEGIN_SOLUTION):
+                indent = re.match(r"\s*", line).group(0)
+                out.append(indent + STUB)
+                state = "solution"
+            elif _marker(line, BEGIN_PLACEHOLDER):
+                state = "placeholder"
+            elif _marker(line, END_SOLUTION) or _marker(line, END_PLACEHOLDER):
+                raise MarkerError(f"{here}: an END marker without its BEGIN: {line.strip()!r}")
+            else:
+                out.append(line)
+        elif state == "solution":
+            if _marker(line, BEGIN_SOLUTION) or _marker(line, BEGIN_PLACEHOLDER):
+                raise MarkerError(f"{here}: a BEGIN marker inside a solution region")
+            if _marker(line, END_SOLUTION):
+                state = "code"
+        else:  # placeholder
+            if _marker(line, END_PLACEHOLDER):
+                state = "code"
+            elif _marker(line, BEGIN_SOLUTION) or _marker(line, BEGIN_PLACEHOLDER):
+                raise MarkerError(f"{here}: a BEGIN marker inside a placeholder block")
+            else:
+                out.append(uncomment(line, here))
+    if state != "code":
+        raise MarkerError(f"{where}: the {state} region is not closed")
+    return "\n".join(out)
+
+
+def uncomment(line: str, where: str) -> str:
+    """Removes the first `//` (and one space after it) of a placeholder line."""
+    if not line.strip():
+        return line
+    m = re.match(r"^(\s*)//( ?)(.*)$", line)
+    if not m:
+        raise MarkerError(f"{where}: a placeholder line must be commented out with //: {line!r}")
+    return m.group(1) + m.group(3)
+
+
+def strip_markdown(source: str, where: str = "cell") -> str:
+    """Replaces `<!-- BEGIN SOLUTION -->` ... `<!-- END SOLUTION -->` regions by TEXT_STUB."""
+    out: list[str] = []
+    inside = False
+    for n, line in enumerate(source.split("\n"), start=1):
+        if _marker(line, BEGIN_SOLUTION):
+            if inside:
+                raise MarkerError(f"{where}, line {n}: nested BEGIN SOLUTION")
+            inside = True
+            out.append(TEXT_STUB)
+        elif _marker(line, END_SOLUTION):
+            if not inside:
+                raise MarkerError(f"{where}, line {n}: END SOLUTION without BEGIN")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise MarkerError(f"{where}: the solution region is not closed")
+    return "\n".join(out)
+
+
+def nbgrader(cell: Any) -> dict[str, Any]:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def is_task(cell: Any) -> bool:
+    return bool(nbgrader(cell).get("solution"))
+
+
+def is_check(cell: Any) -> bool:
+    return bool(nbgrader(cell).get("grade")) and cell.cell_type == "code"
+
+
+def has_solution(source: str) -> bool:
+    return BEGIN_SOLUTION in source
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+
+
+@dataclass
+class Summary:
+    name: str
+    tasks: int = 0
+    checks: int = 0
+    points: float = 0.0
+    grade_ids: list[str] = field(default_factory=list)
+
+
+def validate(nb: Any, name: str) -> Summary:
+    """Checks an instructor notebook's markers and nbgrader metadata; raises MarkerError."""
+    s = Summary(name)
+    seen: set[str] = set()
+    for i, cell in enumerate(nb.cells):
+        where = f"{name}, cell {i}"
+        meta = nbgrader(cell)
+        if meta:
+            gid = meta.get("grade_id")
+            if not gid:
+                raise MarkerError(f"{where}: nbgrader metadata without a grade_id")
+            if gid in seen:
+                raise MarkerError(f"{where}: duplicate grade_id {gid!r}")
+            seen.add(gid)
+            s.grade_ids.append(gid)
+        if cell.cell_type == "code":
+            solution = has_solution(cell.source)
+            if solution and not is_task(cell):
+                raise MarkerError(f"{where}: a solution region in a cell not marked as a task cell "
+                                  '(nbgrader metadata "solution": true)')
+            if is_task(cell) and not solution:
+                raise MarkerError(f"{where}: a task cell without a BEGIN SOLUTION region")
+            if solution and BEGIN_PLACEHOLDER not in cell.source:
+                raise MarkerError(f"{where}: a solution region without a placeholder block "
+                                  "(// BEGIN PLACEHOLDER ... // END PLACEHOLDER)")
+            strip_code(cell.source, where)  # raises on bad markers
+            if is_task(cell):
+                s.tasks += 1
+            if is_check(cell):
+                if is_task(cell):
+                    raise MarkerError(f"{where}: a cell cannot be both a task and a check cell")
+                if "points" not in meta:
+                    raise MarkerError(f"{where}: a check cell without points")
+                s.checks += 1
+                s.points += float(meta["points"])
+        elif cell.cell_type == "markdown":
+            strip_markdown(cell.source, where)
+    return s
+
+
+# --------------------------------------------------------------------------------------------
+# Generation
+
+
+def student_notebook(nb: Any, name: str = "notebook", dep_path: str | None = None) -> Any:
+    """The student version of an instructor notebook (a new object)."""
+    out = copy.deepcopy(nb)
+    for i, cell in enumerate(out.cells):
+        where = f"{name}, cell {i}"
+        if cell.cell_type == "code":
+            cell.source = strip_code(cell.source, where)
+            if dep_path is not None:
+                cell.source = "\n".join(
+                    DEP_LINE.sub(lambda m: m.group(1) + dep_path + m.group(3), line)
+                    for line in cell.source.split("\n")
+                )
+            cell.outputs = []
+            cell.execution_count = None
+            cell.metadata.pop("execution", None)
+        elif cell.cell_type == "markdown":
+            cell.source = strip_markdown(cell.source, where)
+    return out
+
+
+def find_notebooks(paths: Iterable[str | Path]) -> list[Path]:
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found += sorted(p.glob("*.ipynb"))
+        elif p.suffix == ".ipynb" and p.exists():
+            found.append(p)
+        else:
+            raise SystemExit(f"cnnkit-student: no such notebook or folder: {p}")
+    return found
+
+
+def generate(sources: list[Path], out: Path, dep_path: str | None = None) -> list[Summary]:
+    out.mkdir(parents=True, exist_ok=True)
+    summaries = []
+    copied: set[Path] = set()
+    for path in sources:
+        nb = nbformat.read(path, as_version=4)
+        s = validate(nb, path.name)
+        student = student_notebook(nb, path.name, dep_path)
+        nbformat.validate(student)
+        nbformat.write(student, out / path.name)
+        summaries.append(s)
+        # Files beside the notebooks that the kernel reads (evcxr.toml).
+        for extra in path.parent.glob("evcxr.toml"):
+            if extra not in copied:
+                shutil.copy2(extra, out / extra.name)
+                copied.add(extra)
+    return summaries
+
+
+# --------------------------------------------------------------------------------------------
+# Reading verdicts from executed notebooks
+
+
+def output_text(cell: Any) -> str:
+    """The plain text a cell showed: stdout and the text/plain of its results."""
+    parts = []
+    for o in cell.get("outputs", []):
+        if o.get("output_type") == "stream" and o.get("name") == "stdout":
+            parts.append(o.get("text", ""))
+        elif o.get("output_type") in ("execute_result", "display_data"):
+            text = o.get("data", {}).get("text/plain", "")
+            parts.append("".join(text) if isinstance(text, list) else text)
+    return "".join(parts)
+
+
+def verdict(cell: Any) -> str:
+    """`correct`, `not-done`, `wrong`, `error` (the cell failed without a verdict) or `none`."""
+    text = output_text(cell)
+    if CORRECT in text:
+        return "correct"
+    if NOT_DONE in text:
+        return "not-done"
+    if WRONG in text:
+        return "wrong"
+    if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+        return "error"
+    return "none"
+
+
+@dataclass
+class CheckResult:
+    notebook: str
+    grade_id: str
+    points: float
+    verdict: str
+    earned: float
+    modified: bool = False
+
+
+def check_results(executed: Any, name: str, source: Any | None = None) -> list[CheckResult]:
+    """One result per check cell. With `source` (the instructor notebook), points and the
+    list of check cells come from it, matched by grade_id, and a check cell whose code
+    differs from the instructor's is flagged (and earns nothing)."""
+    cells = {nbgrader(c).get("grade_id"): c for c in executed.cells if nbgrader(c)}
+    reference = source if source is not None else executed
+    results = []
+    for ref in reference.cells:
+        if not is_check(ref):
+            continue
+        gid = nbgrader(ref)["grade_id"]
+        points = float(nbgrader(ref).get("points", 0))
+        cell = cells.get(gid)
+        if cell is None:
+            results.append(CheckResult(name, gid, points, "missing", 0.0))
+            continue
+        v = verdict(cell)
+        modified = source is not None and cell.source.strip() != ref.source.strip()
+        earned = points if v == "correct" and not modified else 0.0
+        results.append(CheckResult(name, gid, points, v, earned, modified))
+    return results
+
+
+def grade(executed_paths: list[Path], source_dir: Path | None, csv_path: Path | None) -> int:
+    rows: list[CheckResult] = []
+    for path in executed_paths:
+        nb = nbformat.read(path, as_version=4)
+        source = None
+        if source_dir is not None:
+            src = source_dir / path.name
+            if not src.exists():
+                print(f"cnnkit-student: no instructor notebook {src} for {path}", file=sys.stderr)
+                return 2
+            source = nbformat.read(src, as_version=4)
+        rows += check_results(nb, path.name, source)
+    width = max([len(r.notebook) + len(r.grade_id) + 3 for r in rows] + [10])
+    for r in rows:
+        flag = "  (check cell modified!)" if r.modified else ""
+        print(f"{(r.notebook + ' / ' + r.grade_id):<{width}} {r.verdict:<9} {r.earned:g}/{r.points:g}{flag}")
+    total = sum(r.earned for r in rows)
+    possible = sum(r.points for r in rows)
+    print(f"total {total:g}/{possible:g} points")
+    if csv_path:
+        with open(csv_path, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["notebook", "grade_id", "verdict", "earned", "points", "modified"])
+            for r in rows:
+                w.writerow([r.notebook, r.grade_id, r.verdict, r.earned, r.points, r.modified])
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# nbgrader
+
+
+try:  # nbgrader is optional; these classes exist only where it is installed.
+    from nbgrader.preprocessors import Execute as _NbgraderExecute
+    from nbgrader.preprocessors import NbGraderPreprocessor as _NbGraderBase
+except Exception:  # pragma: no cover - nbgrader not installed
+    _NbGraderBase = _NbgraderExecute = None
+
+if _NbGraderBase is not None:
+
+    class NbgraderPlaceholders(_NbGraderBase):  # type: ignore[misc, valid-type]
+        """nbgrader preprocessor: uncomments the `// BEGIN PLACEHOLDER` blocks that
+        ClearSolutions leaves behind. It must run right after ClearSolutions (see
+        configure_nbgrader)."""
+
+        def preprocess_cell(self, cell, resources, index):  # noqa: D102
+            if cell.cell_type == "code" and BEGIN_PLACEHOLDER in cell.source:
+                cell.source = strip_code(cell.source, f"cell {index}")
+            return cell, resources
+
+    class EvcxrExecute(_NbgraderExecute):  # type: ignore[misc, valid-type]
+        """nbgrader's Execute for the evcxr kernel: evcxr 0.22 answers a failed cell with an
+        execute_reply that has no `ename`/`evalue`/`traceback`, on which nbgrader's own
+        Execute stops with a KeyError (and autograde skips the whole submission)."""
+
+        def on_cell_executed(self, **kwargs):  # noqa: D102
+            content = kwargs["execute_reply"]["content"]
+            if content.get("status") == "error":
+                content.setdefault("ename", "Error")
+                content.setdefault("evalue", "")
+                content.setdefault("traceback", [])
+            return super().on_cell_executed(**kwargs)
+
+
+def configure_nbgrader(c: Any, timeout: int = 3600) -> None:
+    """Sets up nbgrader for these notebooks; call it from nbgrader_config.py:
+
+        from cnnkit_notebooks.student import configure_nbgrader   # pip install -e <repository>/tools
+        configure_nbgrader(get_config())
+
+    * ClearSolutions replaces a Rust solution region by STUB (nbgrader has no Rust stub);
+    * NbgraderPlaceholders, right after ClearSolutions, uncomments the placeholder blocks,
+      so nbgrader's release notebooks equal this tool's student notebooks;
+    * EvcxrExecute replaces nbgrader's Execute in autograde (see its docstring);
+    * cells may run `timeout` seconds (exercise 5 trains for up to 20 minutes).
+
+    Autograde must run with CNNKIT_GRADING=1 (see README, "For instructors")."""
+    if _NbGraderBase is None:
+        raise RuntimeError("nbgrader is not installed in this Python")
+    from nbgrader.converters import Autograde, GenerateAssignment
+    from nbgrader.preprocessors import ClearSolutions
+
+    c.ClearSolutions.code_stub = {"rust": STUB}
+    generate = list(GenerateAssignment.class_traits()["preprocessors"].default())
+    generate.insert(generate.index(ClearSolutions) + 1, NbgraderPlaceholders)
+    c.GenerateAssignment.preprocessors = generate
+    c.Autograde.autograde_preprocessors = [
+        EvcxrExecute if p is _NbgraderExecute else p
+        for p in Autograde.class_traits()["autograde_preprocessors"].default()
+    ]
+    c.ExecutePreprocessor.timeout = timeout
+    c.Execute.timeout = timeout
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description="Generate student notebooks from the instructor's exercise notebooks, or grade executed ones.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument("paths", nargs="*", help=f"notebooks or folders (default: {DEFAULT_SRC.relative_to(ROOT)})")
+    ap.add_argument("-o", "--out", default=str(DEFAULT_OUT), help="output folder (default: build/student)")
+    ap.add_argument("--dep-path", help="rewrite the path in `:dep cnnkit = { path = ... }` (e.g. an absolute path)")
+    ap.add_argument("--check", action="store_true", help="only validate the instructor notebooks' markers")
+    ap.add_argument("--grade", action="store_true", help="grade executed notebooks given as paths")
+    ap.add_argument("--source", default=str(DEFAULT_SRC), help="with --grade: the instructor notebooks (points)")
+    ap.add_argument("--csv", help="with --grade: also write the results to this CSV file")
+    args = ap.parse_args(argv)
+
+    try:
+        if args.grade:
+            if not args.paths:
+                ap.error("--grade needs executed notebooks")
+            return grade(find_notebooks(args.paths), Path(args.source), Path(args.csv) if args.csv else None)
+        sources = find_notebooks(args.paths or [DEFAULT_SRC])
+        if not sources:
+            print("cnnkit-student: no notebooks found", file=sys.stderr)
+            return 1
+        if args.check:
+            for path in sources:
+                s = validate(nbformat.read(path, as_version=4), path.name)
+                print(f"ok  {path.name}: {s.tasks} task cells, {s.checks} check cells, {s.points:g} points")
+            return 0
+        out = Path(args.out)
+        summaries = generate(sources, out, args.dep_path)
+    except MarkerError as e:
+        print(f"cnnkit-student: {e}", file=sys.stderr)
+        return 1
+    for s in summaries:
+        print(f"wrote {out / s.name}: {s.tasks} task cells, {s.checks} check cells, {s.points:g} points")
+    print(f"{len(summaries)} student notebooks in {out}, {sum(s.points for s in summaries):g} points in all")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
