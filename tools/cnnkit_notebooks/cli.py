@@ -25,7 +25,7 @@ from .console import indent, say
 from .kernel_env import evcxr_installed, kernel_environment
 from .paths import BUILD, NOTEBOOKS
 from .report import Outputs, mode_text, summary_line
-from .run import DEFAULT_GRACE, DEFAULT_STARTUP_TIMEOUT, DEFAULT_TIMEOUT, NotebookResult, run_notebook
+from .run import DEFAULT_GRACE, DEFAULT_STARTUP_TIMEOUT, DEFAULT_TIMEOUT, NotebookResult, NotebookRun
 
 
 def find_notebooks(paths: list[str], exclude: list[str] | None = None) -> list[tuple[Path, str]]:
@@ -123,10 +123,17 @@ def main(argv: list[str] | None = None) -> int:
             say(f"cnnkit-run: shared evcxr folder {env['EVCXR_TMPDIR']}")
         for k, (path, name) in enumerate(notebooks, start=1):
             say(f"\n[{k}/{len(notebooks)}] {os.path.relpath(path)}")
-            result, nb = run_notebook(
-                path, name, outputs.log_path(name), env, args.timeout, args.grace, args.startup_timeout, args.echo
-            )
-            problem = outputs.write(result, nb)
+            result = NotebookRun(
+                path,
+                name=name,
+                env=env,
+                timeout=args.timeout,
+                grace=args.grace,
+                startup_timeout=args.startup_timeout,
+                log_path=outputs.log_path(name),
+                echo=args.echo,
+            ).execute()
+            problem = outputs.write(result)
             if problem:
                 say(f"  ({problem})")
             results.append(result)

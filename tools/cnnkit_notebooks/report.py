@@ -48,9 +48,10 @@ class Outputs:
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
-    def write(self, result: NotebookResult, nb: Any) -> str | None:
+    def write(self, result: NotebookResult) -> str | None:
         """Writes the executed notebook (and its page); returns a problem, or None. An export
         problem must not hide the run's result, so it is reported, not raised."""
+        nb = result.nb
         if nb is None:  # the notebook could not be read
             return None
         try:

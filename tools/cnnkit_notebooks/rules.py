@@ -11,18 +11,40 @@ A cell FAILS when
   * it runs longer than its timeout (--timeout, or a tag `timeout=SECONDS` on the cell);
   * it is tagged `raises-exception` and does NOT fail by the rules above (such a cell
     shows a mistake on purpose, e.g. a shape error the compiler catches).
+A notebook fails, besides, when its kernel does not start or dies, and when the file is
+not a valid notebook. `Reason` names each case; its values are what the reports show.
 """
 
 from __future__ import annotations
 
+import enum
 import re
 from typing import Any
 
 TAG_RAISES = "raises-exception"
 TAG_ALLOW_STDERR = "allow-stderr"
+TAG_SKIP = "skip-execution"  # nbclient's: the cell is not run
 TAG_TIMEOUT = re.compile(r"^timeout=(\d+)$")
 PANIC_LINE = re.compile(r"^thread '.*' .*panicked at ", re.MULTILINE)
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class Reason(str, enum.Enum):
+    """Why a notebook failed. The value is the text in the terminal report, index.html and
+    report.json (`"reason"`), so `Reason(report["reason"])` reads a report back."""
+
+    COMPILE_ERROR = "compile error"  # evcxr reported an error: the compiler, a failed :dep
+    PANIC = "panic"  # a `thread '...' panicked at` line on stderr
+    CRASH = "crash"  # the evaluation process ended (std::process::exit, an abort)
+    STDERR = "stderr output"  # non-blank stderr in a cell not tagged allow-stderr
+    TIMEOUT = "timeout"  # the cell ran longer than its timeout
+    EXPECTED_ERROR_MISSING = "raises-exception cell did not fail"
+    DEAD_KERNEL = "kernel died"  # the kernel process died while a cell ran
+    KERNEL_ERROR = "kernel error"  # the kernel did not start, or the run broke down
+    INVALID_NOTEBOOK = "invalid notebook"  # not JSON, or not valid nbformat 4
+
+    def __str__(self) -> str:
+        return self.value
 
 
 def strip_ansi(text: str) -> str:
@@ -41,8 +63,9 @@ def cell_timeout(cell: Any, default: int) -> int:
     return default
 
 
-def judge_cell(cell: Any) -> tuple[str, str] | None:
-    """Returns (reason, message) when the cell's outputs show a failure, else None."""
+def judge_cell(cell: Any) -> tuple[Reason, str] | None:
+    """Returns (reason, message) when the cell's outputs show a failure, else None. The
+    tags that change what a failure means are applied by `check_cell`."""
     stderr = "".join(
         o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream" and o.get("name") == "stderr"
     )
@@ -50,20 +73,44 @@ def judge_cell(cell: Any) -> tuple[str, str] | None:
     # A panic fails the cell even where stderr is allowed: with evcxr's default setting
     # (preserve_vars_on_panic = true) its message on stderr is the only sign of it.
     if PANIC_LINE.search(stderr):
-        return "panic", panic_message(stderr)
+        return Reason.PANIC, panic_message(stderr)
     if errors:
         err = errors[0]
         evalue = strip_ansi(err.get("evalue", ""))
         traceback = strip_ansi("\n".join(err.get("traceback", []))).strip()
         if evalue.startswith("Subprocess terminated"):
-            return "crash", (stderr.strip() + "\n" + evalue).strip()
-        return "compile error", traceback or evalue
+            return Reason.CRASH, (stderr.strip() + "\n" + evalue).strip()
+        return Reason.COMPILE_ERROR, traceback or evalue
     if stderr.strip() and TAG_ALLOW_STDERR not in tags(cell):
-        return "stderr output", (
+        return Reason.STDERR, (
             "the cell wrote to stderr (a top-level `?` on an Err prints only the error's text there; "
             f"tag the cell `{TAG_ALLOW_STDERR}` if the output is intended):\n" + stderr.strip()
         )
     return None
+
+
+def check_cell(cell: Any) -> tuple[tuple[Reason, str] | None, str]:
+    """The verdict on a cell that has run, with its tags applied: (failure or None, what the
+    progress line says after the cell)."""
+    found = judge_cell(cell)
+    if TAG_RAISES in tags(cell):
+        if found is None:
+            return (
+                Reason.EXPECTED_ERROR_MISSING,
+                f"the cell is tagged `{TAG_RAISES}` but ran without an error",
+            ), "FAILED"
+        return None, f"ok, failed as expected ({found[0]})"
+    if found is not None:
+        return found, "FAILED"
+    return None, "ok"
+
+
+def late_failure(cell: Any) -> tuple[Reason, str] | None:
+    """The verdict on an earlier cell whose output arrived late (while a later cell ran):
+    only a cell without a tag about failing can still fail."""
+    if TAG_RAISES in tags(cell):
+        return None
+    return judge_cell(cell)
 
 
 def panic_message(stderr: str) -> str:

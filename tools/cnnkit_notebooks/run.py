@@ -1,11 +1,34 @@
-"""Runs one notebook with the real evcxr kernel and judges it by the rules in `rules`.
+"""One notebook, one run: `NotebookRun(path, ...).execute()` returns a `NotebookResult`.
 
-For each notebook it starts a fresh kernel `rust` (evcxr_jupyter) in the notebook's folder
-and runs the code cells in order with nbclient. The first failing cell stops its notebook.
+    from cnnkit_notebooks.run import NotebookRun
+    result = NotebookRun("notebooks/02_convolution_layer.ipynb", timeout=600).execute()
+    if not result.passed:
+        print(result.failure.reason, result.failure.message)
 
-evcxr sends a cell's stderr lines asynchronously, so a line can arrive just after the cell
-is reported done: the runner keeps listening for --grace seconds after each cell and also
-files late output that arrives during the next cell under the cell it belongs to.
+This is the run API that cnnkit-run, the pytest plugin, cnnkit-student and the tests share
+(in the manner of nbmake's `NotebookRun.execute() -> NotebookResult`). It starts a fresh
+kernel `rust` (evcxr_jupyter) in the notebook's folder and lets nbclient run the cells in
+order; the rules of `cnnkit_notebooks.rules` judge each cell, and the first failing cell
+stops the notebook.
+
+Only nbclient's public interface is used: its cell loop (`NotebookClient.execute`), its
+hooks and its configurable kernel manager class.
+
+* `on_cell_execute`: the progress line, the cell's start time; the kernel is to be killed
+  (not asked to shut down) if the cell never finishes (timeout, dead kernel);
+* `on_cell_executed`: remember which request belongs to the cell, read late output for
+  `grace` seconds, judge the cell (and any earlier cell whose output came late);
+* `on_cell_start`: after a failure, raise `_Stop`, which ends nbclient's cell loop before
+  the next cell (nbclient then shuts the kernel down as usual);
+* `on_notebook_start`: connect the late-output observer to the kernel client.
+
+Late output: evcxr forwards a cell's stderr on a separate thread, unsynchronised with the
+end of the cell, so a line (a top-level `?` on an `Err`) can arrive just after the kernel
+reported the cell done. nbclient reads a cell's output only until then and silently skips
+messages of earlier requests. The kernel manager class given to nbclient
+(`EvcxrKernelManager`) makes clients whose iopub channel shows every message it hands out
+to an observer; the observer files output of an already finished cell under that cell
+(with nbclient's public `process_message`), where it can still fail it.
 """
 
 from __future__ import annotations
@@ -13,41 +36,54 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from queue import Empty
-from typing import Any
+from typing import Any, Callable
 
 import nbformat
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKernelError
-from nbclient.util import ensure_async, run_sync
+from traitlets import DottedObjectName, Type, default
 
 from .console import first_line, pad, say
-from .kernel_env import KERNEL
-from .rules import TAG_RAISES, cell_timeout, judge_cell
+from .kernel_env import KERNEL, kernel_env
+from .rules import TAG_SKIP, Reason, cell_timeout, check_cell, late_failure, tags
 
 DEFAULT_TIMEOUT = 3600  # seconds per cell; a full training cell of the lecture takes minutes
 DEFAULT_GRACE = 0.1  # seconds to wait for late stderr after each cell
 DEFAULT_STARTUP_TIMEOUT = 180  # seconds to wait for a kernel to start
+LATE_OUTPUT = ("stream", "error", "display_data", "execute_result")
+
+
+# --------------------------------------------------------------------------------------------
+# Results
 
 
 @dataclass
 class Failure:
-    cell_index: int  # index in the notebook's cell list (markdown cells count)
-    code_cell: int  # 1-based number among code cells
+    """The first failure in a notebook."""
+
+    cell_index: int  # index in the notebook's cell list (markdown cells count); -1: no cell
+    code_cell: int  # 1-based number among code cells; 0: no cell
     first_line: str
-    reason: str  # compile error | panic | stderr output | timeout | crash | kernel died | ...
+    reason: Reason
     message: str
 
     def headline(self) -> str:
-        if self.cell_index < 0:  # nothing ran: the kernel did not start
-            return self.reason
+        if self.cell_index < 0:  # no cell ran: the kernel did not start, the file is invalid
+            return str(self.reason)
         return f"cell {self.cell_index} (code cell {self.code_cell}): `{self.first_line}`: {self.reason}"
 
 
 @dataclass
 class NotebookResult:
+    """What one run of one notebook gave. `nb` is the executed notebook (None when the file
+    could not be read); the file fields are set by `report.Outputs.write`."""
+
     path: str
     name: str
     status: str = "failed"  # passed | failed
@@ -59,168 +95,285 @@ class NotebookResult:
     executed: str | None = None
     log: str | None = None
     cell_seconds: list[float] = field(default_factory=list)
+    nb: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The notebook's entry in report.json (the reason as its text)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("nb", "failure")}
+        out["failure"] = None
+        if self.failure is not None:
+            out["failure"] = {**asdict(self.failure), "reason": self.failure.reason.value}
+        out["cell_seconds"] = list(self.cell_seconds)
+        # Keep report.json's historical field order.
+        order = ["path", "name", "status", "seconds", "code_cells", "cells_run", "failure", "html", "executed",
+                 "log", "cell_seconds"]
+        return {k: out[k] for k in order}
 
 
-class Client(NotebookClient):
-    """NotebookClient that keeps late iopub output with the cell that produced it.
+# --------------------------------------------------------------------------------------------
+# A kernel client whose iopub channel shows every message to an observer
 
-    nbclient stops reading a cell's output when the kernel reports idle and drops what
-    arrives later for that cell. evcxr forwards stderr lines on a separate thread, so a
-    `?` error message can arrive after idle. We remember which request belongs to which
-    cell and add late output to that cell (see `late_cells`).
+
+class ObservedChannel(AsyncZMQSocketChannel):
+    """jupyter_client's async channel; each message it returns is shown to `observer` first."""
+
+    observer: Callable[[dict[str, Any]], None] | None = None
+
+    async def get_msg(self, timeout: float | None = None) -> dict[str, Any]:  # type: ignore[override]
+        msg = await super().get_msg(timeout)
+        if self.observer is not None:
+            self.observer(msg)
+        return msg
+
+
+class ObservedKernelClient(AsyncKernelClient):
+    iopub_channel_class = Type(ObservedChannel)  # type: ignore[assignment]
+
+
+class EvcxrKernelManager(AsyncKernelManager):
+    """nbclient's default kernel manager, making `ObservedKernelClient`s."""
+
+    client_class = DottedObjectName("cnnkit_notebooks.run.ObservedKernelClient")
+
+    @default("client_factory")
+    def _observed_client_factory(self) -> type:
+        return ObservedKernelClient
+
+
+# --------------------------------------------------------------------------------------------
+# The run
+
+
+class _Stop(Exception):
+    """Raised from `on_cell_start` after a failure, to end nbclient's cell loop."""
+
+
+@dataclass
+class _Cell:
+    """The code cell that runs now."""
+
+    index: int
+    number: int
+    line: str
+    started: float
+    seconds: float = 0.0
+
+
+class NotebookRun:
+    """Runs one notebook with a fresh evcxr kernel and judges it.
+
+    env: the kernel's environment (`kernel_env.kernel_env`, `kernel_env.kernel_environment`);
+        default: the caller's environment with `:cache`, a kernel-owned build folder, full mode.
+    timeout: seconds per cell (a tag `timeout=N` on a cell overrides it).
+    grace: seconds to keep reading late output after each cell.
+    log_path: where the kernel process's own output goes (cargo's build lines); default: nowhere.
+    echo: print the cells' stdout/stderr while they run.
+    progress: prints the progress lines (default: to stdout); None prints nothing.
     """
 
-    def __init__(self, *args: Any, echo: bool = False, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.request_cells: dict[str, tuple[Any, int]] = {}
-        self.late_cells: set[int] = set()
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        name: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: int = DEFAULT_TIMEOUT,
+        grace: float = DEFAULT_GRACE,
+        startup_timeout: int = DEFAULT_STARTUP_TIMEOUT,
+        log_path: str | Path | None = None,
+        echo: bool = False,
+        kernel_name: str = KERNEL,
+        progress: Callable[..., None] | None = say,
+    ) -> None:
+        self.path = Path(path)
+        self.name = name or self.path.stem
+        self.env = env
+        self.timeout = timeout
+        self.grace = grace
+        self.startup_timeout = startup_timeout
+        self.log_path = Path(log_path) if log_path is not None else None
         self.echo = echo
-        self.echoed = False  # whether the current cell printed anything (with --echo)
+        self.kernel_name = kernel_name
+        self.progress = progress
 
-    def process_message(self, msg: dict[str, Any], cell: Any, cell_index: int) -> Any:
+    # -- public ---------------------------------------------------------------------------
+
+    def execute(self) -> NotebookResult:
+        result = NotebookResult(path=str(self.path), name=self.name)
+        started = time.monotonic()
+        try:
+            nb = nbformat.read(self.path, as_version=4)
+            nbformat.validate(nb)
+        except Exception as exc:  # not JSON, not a notebook, unreadable
+            result.failure = Failure(-1, 0, "", Reason.INVALID_NOTEBOOK, f"{type(exc).__name__}: {exc}")
+            self._say(f"  {result.failure.reason}: {result.failure.message.splitlines()[0]}")
+            result.seconds = round(time.monotonic() - started, 1)
+            return result
+        result.nb = nb
+        self._result = result
+        self._code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
+        result.code_cells = len(self._code)
+        self._requests: dict[str, tuple[Any, int]] = {}  # execute request id -> (cell, index)
+        self._late: set[int] = set()  # cells that received output after they were done
+        self._current: _Cell | None = None
+        self._echoed = False
+        self._failure: Failure | None = None
+
+        self.client = client = NotebookClient(
+            nb,
+            kernel_name=self.kernel_name,
+            kernel_manager_class=EvcxrKernelManager,
+            timeout=self.timeout,
+            timeout_func=lambda cell: cell_timeout(cell, self.timeout),
+            startup_timeout=self.startup_timeout,
+            allow_errors=True,  # the rules judge errors; nbclient must run on
+            interrupt_on_timeout=False,
+            record_timing=True,
+            coalesce_streams=True,
+            skip_cells_with_tag=TAG_SKIP,
+            resources={"metadata": {"path": str(self.path.parent.resolve())}},
+            on_notebook_start=self._on_notebook_start,
+            on_cell_start=self._on_cell_start,
+            on_cell_execute=self._on_cell_execute,
+            on_cell_executed=self._on_cell_executed,
+        )
+        env = self.env if self.env is not None else kernel_env(False, None, True)
+        with self._log() as log:
+            try:
+                client.execute(env=env, stdout=log, stderr=subprocess.STDOUT)
+            except _Stop:
+                pass
+            except CellTimeoutError:
+                cur = self._end_current()
+                secs = cell_timeout(nb.cells[cur.index], self.timeout)
+                self._fail(cur, Reason.TIMEOUT, f"the cell ran longer than its timeout of {secs} s")
+            except DeadKernelError as exc:
+                cur = self._end_current()
+                self._fail(cur, Reason.DEAD_KERNEL, f"the kernel process died: {exc}")
+            except Exception as exc:  # the kernel did not start, or the run broke down
+                if self._failure is None:
+                    self._failure = Failure(-1, 0, "", Reason.KERNEL_ERROR, f"{type(exc).__name__}: {exc}")
+                    self._say(f"\n  ERROR: {type(exc).__name__}: {exc}")
+        result.seconds = round(time.monotonic() - started, 1)
+        result.failure = self._failure
+        result.status = "failed" if self._failure else "passed"
+        if self.log_path is not None:
+            result.log = str(self.log_path)
+        return result
+
+    # -- nbclient hooks -------------------------------------------------------------------
+
+    def _on_notebook_start(self, notebook: Any) -> None:
+        channel = self.client.kc.iopub_channel
+        assert isinstance(channel, ObservedChannel), "the kernel client must come from EvcxrKernelManager"
+        channel.observer = self._observe
+
+    def _on_cell_start(self, cell: Any, cell_index: int) -> None:
+        if self._failure is not None:
+            raise _Stop()
+        if cell_index in self._code and TAG_SKIP in tags(cell):
+            self._say(f"  [{self._number(cell_index):>2}/{len(self._code)}] {pad(first_line(cell.source), 70)} ", end="")
+            self._say(f"skipped (tag {TAG_SKIP})")
+            self._result.cell_seconds.append(0.0)
+
+    def _on_cell_execute(self, cell: Any, cell_index: int) -> None:
+        n = self._number(cell_index)
+        line = first_line(cell.source)
+        self._say(f"  [{n:>2}/{len(self._code)}] {pad(line, 70)} ", end="")
+        self._current = _Cell(cell_index, n, line, time.monotonic())
+        self._result.cells_run = n
+        self._echoed = False
+        # If this cell never finishes (timeout, dead kernel), kill the kernel at the end
+        # instead of asking it to shut down; `_on_cell_executed` takes this back.
+        self.client.shutdown_kernel = "immediate"
+
+    async def _on_cell_executed(self, cell: Any, cell_index: int, execute_reply: dict[str, Any] | None) -> None:
+        self.client.shutdown_kernel = "graceful"
+        request = ((execute_reply or {}).get("parent_header") or {}).get("msg_id")
+        if request:
+            self._requests[request] = (cell, cell_index)
+        await self._drain()
+        cur = self._end_current()
+        # Output of an earlier cell that arrived late can still fail that cell.
+        for late in sorted(self._late - {cell_index}):
+            found = late_failure(self.client.nb.cells[late])
+            if found and self._failure is None:
+                earlier = self.client.nb.cells[late]
+                self._failure = Failure(late, self._number(late), first_line(earlier.source), *found)
+        self._late.clear()
+        if self._failure is not None:
+            self._say(f"FAILED ({self._failure.reason}) {cur.seconds:.1f} s")
+            return
+        found, note = check_cell(cell)
+        if found is not None:
+            self._failure = Failure(cell_index, cur.number, cur.line, *found)
+            self._say(f"FAILED ({self._failure.reason}) {cur.seconds:.1f} s")
+        else:
+            self._say(f"{note} {cur.seconds:6.1f} s")
+
+    # -- late output ----------------------------------------------------------------------
+
+    def _observe(self, msg: dict[str, Any]) -> None:
+        """Sees every iopub message: echoes streams, files late output of finished cells."""
         if self.echo and msg.get("msg_type") == "stream":
-            if not self.echoed:
-                say()
-                self.echoed = True
-            for line in msg["content"].get("text", "").splitlines():
-                say(f"         {'!' if msg['content'].get('name') == 'stderr' else '|'} {line}")
-        return super().process_message(msg, cell, cell_index)
-
-    def _file_late(self, msg: dict[str, Any]) -> None:
-        parent = msg.get("parent_header", {}).get("msg_id")
-        if parent not in self.request_cells:
+            if not self._echoed:
+                self._say()
+                self._echoed = True
+            content = msg.get("content", {})
+            for line in content.get("text", "").splitlines():
+                self._say(f"         {'!' if content.get('name') == 'stderr' else '|'} {line}")
+        parent = (msg.get("parent_header") or {}).get("msg_id")
+        if parent not in self._requests or msg.get("msg_type") not in LATE_OUTPUT:
             return
-        if msg["msg_type"] not in ("stream", "error", "display_data", "execute_result"):
-            return
-        cell, index = self.request_cells[parent]
+        cell, index = self._requests[parent]
         with contextlib.suppress(CellExecutionComplete):
-            self.process_message(msg, cell, index)
-        self.late_cells.add(index)
+            self.client.process_message(msg, cell, index)
+        self._late.add(index)
 
-    async def _async_poll_output_msg(self, parent_msg_id: str, cell: Any, cell_index: int) -> None:
-        # Same as nbclient 0.11's, plus filing output of earlier cells instead of dropping it.
-        assert self.kc is not None
-        self.request_cells[parent_msg_id] = (cell, cell_index)
-        while True:
-            msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=None))
-            if msg["parent_header"].get("msg_id") == parent_msg_id:
-                try:
-                    self.process_message(msg, cell, cell_index)
-                except CellExecutionComplete:
-                    return
-            else:
-                self._file_late(msg)
-
-    async def async_drain(self, grace: float) -> None:
-        """Reads iopub until it has been quiet for `grace` seconds."""
-        assert self.kc is not None
+    async def _drain(self) -> None:
+        """Reads iopub until it has been quiet for `grace` seconds (`_observe` files it)."""
+        kc = self.client.kc
         while True:
             try:
-                msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=grace))
+                await kc.iopub_channel.get_msg(timeout=self.grace)
             except Empty:
                 return
-            self._file_late(msg)
 
-    drain = run_sync(async_drain)
+    # -- helpers --------------------------------------------------------------------------
 
+    def _number(self, cell_index: int) -> int:
+        return self._code.index(cell_index) + 1
 
-def run_notebook(
-    path: Path,
-    name: str,
-    log_path: Path,
-    env: dict[str, str],
-    timeout: int = DEFAULT_TIMEOUT,
-    grace: float = DEFAULT_GRACE,
-    startup_timeout: int = DEFAULT_STARTUP_TIMEOUT,
-    echo: bool = False,
-) -> tuple[NotebookResult, Any]:
-    result = NotebookResult(path=str(path), name=name)
-    nb = nbformat.read(path, as_version=4)
-    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
-    result.code_cells = len(code)
-    result.log = str(log_path)
+    def _end_current(self) -> _Cell:
+        """The cell that ran, with its time; (-1, 0) when no cell was running."""
+        cur = self._current
+        if cur is None:
+            return _Cell(-1, 0, "", time.monotonic())
+        cur.seconds = time.monotonic() - cur.started
+        if self._echoed:  # the cell's output went to the terminal: new line for the verdict
+            self._say("         -> ", end="")
+        self._result.cell_seconds.append(round(cur.seconds, 2))
+        self._current = None
+        return cur
 
-    client = Client(
-        nb,
-        echo=echo,
-        kernel_name=KERNEL,
-        timeout=timeout,
-        timeout_func=lambda cell: cell_timeout(cell, timeout),
-        startup_timeout=startup_timeout,
-        allow_errors=True,  # this runner judges errors itself
-        interrupt_on_timeout=False,
-        record_timing=True,
-        coalesce_streams=True,
-        resources={"metadata": {"path": str(path.parent.resolve())}},
-    )
-    started = time.monotonic()
-    failure: Failure | None = None
-    with open(log_path, "w", encoding="utf-8") as log:
-        try:
-            with client.setup_kernel(env=env, stdout=log, stderr=subprocess.STDOUT):
-                for n, index in enumerate(code, start=1):
-                    cell = nb.cells[index]
-                    tags = cell.metadata.get("tags", [])
-                    line = first_line(cell.source)
-                    say(f"  [{n:>2}/{len(code)}] {pad(line, 70)} ", end="")
-                    t0 = time.monotonic()
-                    client.echoed = False
-                    if "skip-execution" in tags:
-                        say("skipped (tag skip-execution)")
-                        result.cell_seconds.append(0.0)
-                        continue
-                    try:
-                        client.execute_cell(cell, index)
-                        client.drain(grace)
-                    except CellTimeoutError:
-                        secs = cell_timeout(cell, timeout)
-                        failure = Failure(index, n, line, "timeout", f"the cell ran longer than its timeout of {secs} s")
-                        client.shutdown_kernel = "immediate"
-                    except DeadKernelError as exc:
-                        failure = Failure(index, n, line, "kernel died", f"the kernel process died: {exc}")
-                        client.shutdown_kernel = "immediate"
-                    dt = time.monotonic() - t0
-                    if client.echoed:  # the cell's output went to the terminal: new line for the verdict
-                        say(f"         -> ", end="")
-                    result.cell_seconds.append(round(dt, 2))
-                    result.cells_run = n
-                    # Output of an earlier cell that arrived late can still fail that cell.
-                    for late in sorted(client.late_cells):
-                        if late == index or failure:
-                            continue
-                        verdict = judge_cell(nb.cells[late])
-                        if verdict and TAG_RAISES not in nb.cells[late].metadata.get("tags", []):
-                            k = code.index(late) + 1
-                            failure = Failure(late, k, first_line(nb.cells[late].source), *verdict)
-                    client.late_cells.clear()
-                    if failure is None:
-                        verdict = judge_cell(cell)
-                        if TAG_RAISES in tags:
-                            if verdict is None:
-                                failure = Failure(
-                                    index,
-                                    n,
-                                    line,
-                                    "raises-exception cell did not fail",
-                                    f"the cell is tagged `{TAG_RAISES}` but ran without an error",
-                                )
-                            else:
-                                say(f"ok, failed as expected ({verdict[0]}) {dt:6.1f} s")
-                                continue
-                        elif verdict is not None:
-                            failure = Failure(index, n, line, *verdict)
-                    if failure is not None:
-                        say(f"FAILED ({failure.reason}) {dt:.1f} s")
-                        break
-                    say(f"ok {dt:6.1f} s")
-        except Exception as exc:  # the kernel did not start, or nbclient broke
-            if failure is None:
-                failure = Failure(-1, 0, "", "kernel error", f"{type(exc).__name__}: {exc}")
-                say(f"\n  ERROR: {type(exc).__name__}: {exc}")
-    result.seconds = round(time.monotonic() - started, 1)
-    result.failure = failure
-    result.status = "failed" if failure else "passed"
-    return result, nb
+    def _fail(self, cur: _Cell, reason: Reason, message: str) -> None:
+        if self._failure is None:
+            self._failure = Failure(cur.index, cur.number, cur.line, reason, message)
+        self._say(f"FAILED ({reason}) {cur.seconds:.1f} s")
+
+    def _say(self, text: str = "", end: str = "\n") -> None:
+        if self.progress is not None:
+            self.progress(text, end=end)
+
+    @contextlib.contextmanager
+    def _log(self):
+        if self.log_path is None:
+            yield subprocess.DEVNULL
+            return
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "w", encoding="utf-8") as log:
+            yield log

@@ -79,3 +79,12 @@ def test_find_notebooks_recurses_and_names_by_relative_path(tmp_path):
     assert [name for _, name in found] == ["a", "b", "sub/c"]
     assert [name for _, name in cli.find_notebooks([str(tmp_path)], ["sub/*"])] == ["a", "b"]
     assert [name for _, name in cli.find_notebooks([str(tmp_path / "sub" / "c.ipynb")])] == ["c"]
+
+
+def test_reasons_are_an_enum_whose_values_are_the_report_texts():
+    assert rules.Reason("compile error") is rules.Reason.COMPILE_ERROR
+    assert f"{rules.Reason.STDERR}" == "stderr output" and rules.Reason.STDERR == "stderr output"
+    values = [r.value for r in rules.Reason]
+    assert len(set(values)) == len(values)
+    assert {"compile error", "panic", "crash", "stderr output", "timeout", "kernel died", "kernel error",
+            "invalid notebook"} <= set(values)
