@@ -25,6 +25,7 @@ from .console import indent, say
 from .kernel_env import evcxr_installed, kernel_environment
 from .paths import BUILD, NOTEBOOKS
 from .report import Outputs, mode_text, summary_line
+from .rules import TAGS
 from .run import DEFAULT_GRACE, DEFAULT_STARTUP_TIMEOUT, DEFAULT_TIMEOUT, NotebookResult, NotebookRun
 
 
@@ -62,6 +63,10 @@ def parser() -> argparse.ArgumentParser:
         prog="cnnkit-run",
         description="Run Rust notebooks headlessly with the evcxr kernel; fail on errors.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="cell tags:\n"
+        + "".join(f"  {tag:<18} {meaning}\n" for tag, meaning in TAGS.items())
+        + f"  {'timeout=SECONDS':<18} this cell's own timeout instead of --timeout\n"
+        + "\nThe last line is `N passed, N failed`; the exit status is 1 when a notebook failed.",
     )
     ap.add_argument("paths", nargs="*", help="notebooks or folders (default: notebooks/)")
     ap.add_argument("--out", default=str(BUILD), help="output folder (default: build/)")

@@ -9,10 +9,21 @@ A cell FAILS when
     message on stderr too. Cargo's build output for `:dep` and compiler warnings never
     reach a cell's stderr, so a clean cell has none;
   * it runs longer than its timeout (--timeout, or a tag `timeout=SECONDS` on the cell);
-  * it is tagged `raises-exception` and does NOT fail by the rules above (such a cell
-    shows a mistake on purpose, e.g. a shape error the compiler catches).
+  * it is tagged `expect-error` and does NOT fail by the rules above (such a cell shows a
+    mistake on purpose, e.g. a shape error the compiler catches).
 A notebook fails, besides, when its kernel does not start or dies, and when the file is
 not a valid notebook. `Reason` names each case; its values are what the reports show.
+
+Cell tags (TAGS below): Jupyter's tags keep the meaning Jupyter gives them, and the
+runner's stricter rule has a name of its own.
+
+    expect-error       the cell must fail (by the rules above, not by a timeout); the
+                       runner fails the notebook when it runs cleanly
+    raises-exception   nbclient's tag: the cell MAY fail; its failure does not stop or
+                       fail the notebook (a timeout still does)
+    allow-stderr       stderr output does not fail the cell (a panic still does)
+    timeout=SECONDS    this cell's own timeout instead of the run's
+    skip-execution     nbclient's tag: the cell is not run
 """
 
 from __future__ import annotations
@@ -21,7 +32,8 @@ import enum
 import re
 from typing import Any
 
-TAG_RAISES = "raises-exception"
+TAG_EXPECT_ERROR = "expect-error"  # ours: the cell must fail
+TAG_RAISES = "raises-exception"  # nbclient's: the cell may fail
 TAG_ALLOW_STDERR = "allow-stderr"
 TAG_SKIP = "skip-execution"  # nbclient's: the cell is not run
 TAG_TIMEOUT = re.compile(r"^timeout=(\d+)$")
@@ -38,7 +50,7 @@ class Reason(str, enum.Enum):
     CRASH = "crash"  # the evaluation process ended (std::process::exit, an abort)
     STDERR = "stderr output"  # non-blank stderr in a cell not tagged allow-stderr
     TIMEOUT = "timeout"  # the cell ran longer than its timeout
-    EXPECTED_ERROR_MISSING = "raises-exception cell did not fail"
+    EXPECTED_ERROR_MISSING = "expect-error cell did not fail"
     DEAD_KERNEL = "kernel died"  # the kernel process died while a cell ran
     KERNEL_ERROR = "kernel error"  # the kernel did not start, or the run broke down
     INVALID_NOTEBOOK = "invalid notebook"  # not JSON, or not valid nbformat 4
@@ -49,6 +61,15 @@ class Reason(str, enum.Enum):
 
 def strip_ansi(text: str) -> str:
     return ANSI.sub("", text)
+
+
+#: Every tag the runner reads (timeout=N aside), with its meaning (see the module docstring).
+TAGS = {
+    TAG_EXPECT_ERROR: "the cell must fail; the notebook fails when it runs cleanly",
+    TAG_RAISES: "nbclient's: the cell may fail without failing the notebook",
+    TAG_ALLOW_STDERR: "stderr output does not fail the cell (a panic still does)",
+    TAG_SKIP: "nbclient's: the cell is not run",
+}
 
 
 def tags(cell: Any) -> list[str]:
@@ -93,13 +114,16 @@ def check_cell(cell: Any) -> tuple[tuple[Reason, str] | None, str]:
     """The verdict on a cell that has run, with its tags applied: (failure or None, what the
     progress line says after the cell)."""
     found = judge_cell(cell)
-    if TAG_RAISES in tags(cell):
+    if TAG_EXPECT_ERROR in tags(cell):
         if found is None:
             return (
                 Reason.EXPECTED_ERROR_MISSING,
-                f"the cell is tagged `{TAG_RAISES}` but ran without an error",
+                f"the cell is tagged `{TAG_EXPECT_ERROR}` but ran without an error "
+                f"(a cell that may fail or not is tagged `{TAG_RAISES}`)",
             ), "FAILED"
         return None, f"ok, failed as expected ({found[0]})"
+    if found is not None and TAG_RAISES in tags(cell):
+        return None, f"ok, failed ({found[0]}; allowed by {TAG_RAISES})"
     if found is not None:
         return found, "FAILED"
     return None, "ok"
@@ -107,8 +131,9 @@ def check_cell(cell: Any) -> tuple[tuple[Reason, str] | None, str]:
 
 def late_failure(cell: Any) -> tuple[Reason, str] | None:
     """The verdict on an earlier cell whose output arrived late (while a later cell ran):
-    only a cell without a tag about failing can still fail."""
-    if TAG_RAISES in tags(cell):
+    only a cell without a tag about failing can still fail (an `expect-error` cell was
+    judged when it ended; a `raises-exception` cell may fail)."""
+    if TAG_EXPECT_ERROR in tags(cell) or TAG_RAISES in tags(cell):
         return None
     return judge_cell(cell)
 

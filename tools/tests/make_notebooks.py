@@ -23,15 +23,15 @@ def code(source: str, *tags: str):
 
 
 NOTEBOOKS = {
-    # Passes: plain cells, an Ok `?`, stderr that is allowed by its tag, and a
-    # `raises-exception` cell that really does not compile.
+    # Passes: plain cells, an Ok `?`, stderr that is allowed by its tag, and an
+    # `expect-error` cell that really does not compile.
     "good": [
         new_markdown_cell("# 좋은 노트북\n\n행렬 $2 \\times 2$ 의 합성곱 예시: $$y = \\sum_i w_i x_i + b$$"),
         code("let x = 2 + 2;"),
         code('println!("x = {x}");\nx * 10'),
         code('let n: i32 = "42".parse()?;\nn + x'),
         new_markdown_cell("The next cell is a mistake on purpose: the compiler rejects it."),
-        code('let s: String = 5; // 일부러 틀린 코드', "raises-exception"),
+        code('let s: String = 5; // 일부러 틀린 코드', "expect-error"),
         code('eprintln!("progress goes to stderr here, on purpose");', "allow-stderr"),
         code("x + 1"),
     ],
@@ -59,10 +59,19 @@ NOTEBOOKS = {
         code("std::thread::sleep(std::time::Duration::from_secs(600));", "timeout=3"),
         code("x"),
     ],
-    # Fails: a cell tagged `raises-exception` that compiles and runs fine.
-    "raises_but_compiles": [
-        code("let ok = 1 + 1;", "raises-exception"),
+    # Fails: a cell tagged `expect-error` (must fail) that compiles and runs fine.
+    "expect_error_but_compiles": [
+        code("let ok = 1 + 1;", "expect-error"),
         code("ok"),
+    ],
+    # Passes: nbclient's `raises-exception` means the cell MAY fail: one that fails (a
+    # compile error, then stderr output) and one that does not, then cells that run on.
+    "may_fail": [
+        code("let y = 3;"),
+        code('let z: u8 = "three";', "raises-exception"),
+        code('let n: i32 = "abc".parse()?;', "raises-exception"),
+        code("let w = y * 2;", "raises-exception"),
+        code("w + y"),
     ],
 }
 

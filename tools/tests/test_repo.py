@@ -69,3 +69,18 @@ def test_check_clean_finds_and_strips_outputs(tmp_path):
     assert json.loads(dirty.read_text(encoding="utf-8")) == json.loads(src.read_text(encoding="utf-8"))
     proc = subprocess.run([sys.executable, *CHECK, str(tmp_path)], capture_output=True, text=True, env=CLEAN_ENV)
     assert proc.returncode == 0
+
+
+def test_committed_notebooks_use_only_tags_the_runner_knows():
+    """A misspelt tag (`expect_error`, `allow_stderr`) would silently mean nothing."""
+    from cnnkit_notebooks.rules import TAG_TIMEOUT, TAGS
+
+    unknown = []
+    for folder in (ROOT / "notebooks", ROOT / "tools" / "tests" / "notebooks"):
+        for path in sorted(folder.rglob("*.ipynb")):
+            nb = json.loads(path.read_text(encoding="utf-8"))
+            for i, cell in enumerate(nb["cells"]):
+                for tag in cell.get("metadata", {}).get("tags", []):
+                    if tag not in TAGS and not TAG_TIMEOUT.match(tag):
+                        unknown.append(f"{path.relative_to(ROOT)} cell {i}: {tag}")
+    assert not unknown, unknown

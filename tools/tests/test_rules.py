@@ -88,3 +88,23 @@ def test_reasons_are_an_enum_whose_values_are_the_report_texts():
     assert len(set(values)) == len(values)
     assert {"compile error", "panic", "crash", "stderr output", "timeout", "kernel died", "kernel error",
             "invalid notebook"} <= set(values)
+
+
+def test_expect_error_must_fail_and_raises_exception_may_fail():
+    err = new_output("error", ename="Error", evalue="mismatched types", traceback=["mismatched types"])
+    # expect-error: a clean cell fails the notebook, a failing one passes.
+    failure, note = rules.check_cell(cell(tags=["expect-error"]))
+    assert failure[0] is rules.Reason.EXPECTED_ERROR_MISSING and note == "FAILED"
+    assert rules.check_cell(cell(err, tags=["expect-error"])) == (None, "ok, failed as expected (compile error)")
+    assert rules.check_cell(cell(stderr("x\n"), tags=["expect-error"]))[0] is None
+    # raises-exception (nbclient's meaning): failing or not, the cell passes.
+    assert rules.check_cell(cell(tags=["raises-exception"])) == (None, "ok")
+    failure, note = rules.check_cell(cell(err, tags=["raises-exception"]))
+    assert failure is None and "allowed by raises-exception" in note
+    assert rules.check_cell(cell(stderr("x\n"), tags=["raises-exception"]))[0] is None
+    # Neither tag: the failure stands.
+    assert rules.check_cell(cell(err))[0][0] is rules.Reason.COMPILE_ERROR
+    # Late output fails only an untagged cell.
+    assert rules.late_failure(cell(stderr("late\n")))[0] is rules.Reason.STDERR
+    assert rules.late_failure(cell(stderr("late\n"), tags=["raises-exception"])) is None
+    assert rules.late_failure(cell(stderr("late\n"), tags=["expect-error"])) is None
