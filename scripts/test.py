@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """The project's test command (`make test`): three stages, one closing summary line.
 
-  1. cargo test --workspace               the support crate's unit, integration and doc tests
-  2. pytest tools/tests                   the runner's self-tests (small plain-Rust notebooks)
-  3. cnnkit-run --quick notebooks/        every notebook in quick mode (CNNKIT_QUICK=1),
-                                          output in build/test/
+  1. cargo test --workspace               the crates' unit, integration and doc tests
+  2. pytest tools/tests                   the tools' self-tests (small plain-Rust notebooks)
+  3. pytest --nbrun notebooks/            every notebook in quick mode (CNNKIT_QUICK=1), each
+                                          one pytest item (the tools' plugin), pages and
+                                          report in build/test/notebooks/
 
 Every stage runs even when an earlier one failed. The last line printed is
 `N passed, N failed`, adding up the tests of all three stages (a notebook counts as one
@@ -16,7 +17,6 @@ Uses only the standard library; run it with the venv's Python (pytest and nbclie
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -27,7 +27,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-BIN = Path(sys.executable).parent  # the venv's commands, from tools/ (pip install -e tools)
 OUT = ROOT / "build" / "test"
 
 
@@ -62,10 +61,9 @@ def cargo_stage(env: dict[str, str]) -> tuple[int, int, str]:
     return passed, failed, note
 
 
-def pytest_stage(env: dict[str, str]) -> tuple[int, int, str]:
-    xml = OUT / "pytest.xml"
-    xml.unlink(missing_ok=True)
-    rc, _ = tee([PY, "-m", "pytest", "tools/tests", "-q", "-rfE", f"--junitxml={xml}"], env)
+def junit_counts(xml: Path, rc: int, empty_ok: bool = False) -> tuple[int, int, str]:
+    """(passed, failed, note) from a pytest run's JUnit file and exit code; with empty_ok,
+    a run that collected nothing (exit code 5) is no failure."""
     if not xml.exists():
         return 0, 1, f" (pytest exited with {rc} and wrote no report)"
     root = ET.parse(xml).getroot()
@@ -74,27 +72,35 @@ def pytest_stage(env: dict[str, str]) -> tuple[int, int, str]:
     bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
     skipped = sum(int(s.get("skipped", 0)) for s in suites)
     note = f" ({skipped} skipped)" if skipped else ""
-    if rc != 0 and bad == 0:
+    if empty_ok and rc == 5 and tests == 0:  # pytest's "no tests collected"
+        return 0, 0, " (no notebooks in notebooks/ yet)"
+    passed = tests - bad - skipped
+    if rc != 0 and bad == 0:  # pytest failed without a failing test: count that as one
         bad, note = 1, f" (pytest exited with {rc})"
-    return tests - bad - skipped, bad, note
+    return passed, bad, note
+
+
+def pytest_stage(env: dict[str, str]) -> tuple[int, int, str]:
+    xml = OUT / "pytest.xml"
+    xml.unlink(missing_ok=True)
+    rc, _ = tee([PY, "-m", "pytest", "tools/tests", "-q", "-rfE", f"--junitxml={xml}"], env)
+    return junit_counts(xml, rc)
 
 
 def notebook_stage(env: dict[str, str]) -> tuple[int, int, str]:
-    report = OUT / "notebooks" / "report.json"
-    report.unlink(missing_ok=True)
+    """Each notebook one pytest item (the tools' plugin, `pytest --nbrun`); -s shows the
+    cells' progress lines as they run."""
+    xml = OUT / "notebooks.xml"
+    xml.unlink(missing_ok=True)
     # The exercise notebooks run in the pytest stage (tools/tests/test_exercises.py runs
     # the instructor version and the generated student version), not twice.
     rc, _ = tee(
-        [str(BIN / "cnnkit-run"), "--quick", "--exclude", "exercises/*", "--out", str(OUT / "notebooks")],
+        [PY, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir=notebooks", "-v", "-s", "-rfE",
+         "--nbrun", "--nbrun-quick", f"--nbrun-out={OUT / 'notebooks'}", f"--junitxml={xml}",
+         "--ignore=notebooks/exercises", "notebooks"],
         env,
     )
-    if not report.exists():
-        return 0, 1, f" (the runner exited with {rc} and wrote no report)"
-    data = json.loads(report.read_text(encoding="utf-8"))
-    note = "" if data["notebooks"] else " (no notebooks in notebooks/ yet)"
-    if rc != 0 and data["failed"] == 0:
-        return data["passed"], 1, f" (the runner exited with {rc})"
-    return data["passed"], data["failed"], note
+    return junit_counts(xml, rc, empty_ok=True)
 
 
 def main() -> int:
@@ -104,8 +110,8 @@ def main() -> int:
     env.pop("QUICK", None)
     stages = [
         ("cargo test --workspace", cargo_stage),
-        ("runner self-tests (pytest tools/tests)", pytest_stage),
-        ("notebooks, quick mode (cnnkit-run --quick)", notebook_stage),
+        ("tools' self-tests (pytest tools/tests)", pytest_stage),
+        ("notebooks, quick mode (pytest --nbrun)", notebook_stage),
     ]
     rows = []
     t0 = time.monotonic()
