@@ -12,16 +12,16 @@
 //! time of every layer at batch 32; training images/s at batch 32 and 128 (with GFLOP/s
 //! and the fraction of the FMA peak); inference images/s at batch 256; peak resident
 //! memory. Compare with PyTorch and Keras in the same run with
-//! `../shared/bench/anchor_bench.py` (see the README).
+//! `scripts/anchor_bench.py` (`make bench-anchors`, see docs/performance.md).
 
 use std::time::Instant;
 
 use cnnkit::arith::Padding;
-use cnnkit::kernels::conv::{self, ConvGeometry};
-use cnnkit::kernels::matmul::{matmul, MatRef};
-use cnnkit::kernels::pool::{self, PoolGeometry};
 use cnnkit::model::LectureCnn;
 use cnnkit::prelude::*;
+use cnnkit_kernels::conv::{self, ConvGeometry};
+use cnnkit_kernels::matmul::{matmul, MatRef};
+use cnnkit_kernels::pool::{self, PoolGeometry};
 use ndarray::Array4;
 use rand::{Rng, SeedableRng};
 
@@ -362,7 +362,7 @@ fn main() {
     );
     println!(
         "[kernels] tile transforms and pooling compiled for {} (CNNKIT_SIMD=avx2|baseline to compare)",
-        cnnkit::kernels::simd::instruction_set().name()
+        cnnkit_kernels::simd::instruction_set().name()
     );
 
     per_layer_table(32, if a.quick { 2 } else { 5 });

@@ -1,74 +1,76 @@
 //! # cnnkit
 //!
-//! The support crate of the Rust edition of chapter 14 (합성곱신경망: 컴퓨터비전) of
-//! *Hands-On Machine Learning*. It supplies, on stable Rust and on top of `dfdx` tensors,
-//! what the notebooks need so that their cells stay short:
+//! The one dependency of the notebooks of the Rust edition of chapter 14
+//! (합성곱신경망: 컴퓨터비전) of *Hands-On Machine Learning*: every notebook starts with
 //!
-//! | module | what it holds |
-//! |---|---|
-//! | [`data`] | Fashion-MNIST loading (cache, download, checksums) and the sample photos |
-//! | [`arith`] | output sizes, padding, parameter counts, memory, receptive fields |
-//! | [`kernels`] | the numeric kernels (im2col + GEMM convolution, pooling) on `f32` slices |
-//! | [`ops`] | differentiable convolution and pooling on dfdx tensors |
-//! | [`layers`] | Keras-like layers: `Conv2D`, `MaxPool2D`, `Dense`, ... |
-//! | [`model`] | `summary()` and the lecture's model |
-//! | [`train`] | `fit`, `evaluate`, `predict`, `History`, Nadam |
-//! | [`checkpoint`] | saving and loading weights |
-//! | [`plot`] | charts (SVG), images (PNG), tables, shown inline in evcxr and savable |
-//! | [`figures`] | the lecture's book figures, redrawn by code |
-//! | [`quick`] | quick mode (`CNNKIT_QUICK=1`) for CI |
-//! | [`build`] | how cnnkit was compiled (a warning when evcxr's checks slow it down) |
-//! | [`error`] | the one error type |
+//! ```text
+//! :dep cnnkit = { path = "../crates/cnnkit" }
+//! use cnnkit::prelude::*;
+//! ```
 //!
-//! Notebooks start with `use cnnkit::prelude::*;`.
+//! This crate holds no code of its own: it puts the workspace's crates behind one name,
+//! each concern in its own crate, dependencies pointing one way
+//! (`kernels` ← `nn` ← `viz` ← `homework`, with `data` below `nn`):
+//!
+//! | crate | here as | what it holds |
+//! |---|---|---|
+//! | `cnnkit-kernels` | (not re-exported) | convolution and pooling on `f32` slices, SIMD dispatch, scratch memory |
+//! | `cnnkit-data` | [`data`] | Fashion-MNIST (verified cache and download), sample photos, atomic file writes |
+//! | `cnnkit-nn` | [`arith`], [`ops`], [`layers`], [`init`], [`model`], [`train`], [`metrics`], [`checkpoint`], [`quick`], [`build`] | differentiable ops on dfdx tensors, Keras-like layers, `summary`, `fit`, checkpoints |
+//! | `cnnkit-viz` | [`plot`], [`figures`], [`inspect`], [`show`] | charts (SVG), images (PNG), tables, the book's figures, model inspection |
+//! | `cnnkit-homework` | [`exercises`] | the homework checkers and the grading protocol |
+//!
+//! [`prelude`] names what a notebook cell uses, each concept once. [`Error`] is the one
+//! error type every function's error converts into, so `?` works across all of them.
+//!
+//! ```
+//! use cnnkit::prelude::*;
+//! type Model = (Conv2D<1, 8, 3, 1, Same, Relu>, MaxPool2D<2>, Flatten, Dense<{ 14 * 14 * 8 }, 10>);
+//! let model = Cpu::seed_from_u64(0).build_module::<Model, f32>();
+//! let s = summary(&model, [28, 28, 1])?;
+//! assert_eq!(s.total_params(), 80 + 15_690);
+//! # Ok::<(), cnnkit::Error>(())
+//! ```
 #![warn(missing_docs)]
 
-pub mod arith;
-pub mod build;
-pub mod checkpoint;
-pub mod data;
-pub mod error;
-pub mod exercises;
-pub mod figures;
-pub mod inspect;
-pub mod kernels;
-pub mod layers;
-pub mod metrics;
-pub mod model;
-pub mod ops;
-pub mod plot;
-pub mod quick;
-pub mod train;
+pub use cnnkit_data as data;
+pub use cnnkit_homework as exercises;
+pub use cnnkit_nn::{arith, build, checkpoint, init, layers, metrics, model, ops, quick, train};
+pub use cnnkit_viz::{figures, inspect, plot, show};
 
-pub use error::{Error, Result};
+/// The error of every `cnnkit` function: drawing errors, and through them model, tensor,
+/// data and file errors (see [`cnnkit_viz::Error`]).
+pub use cnnkit_viz::{Error, Result};
 
-// Re-exported so that notebooks need only one `:dep` line and can name these types.
+// Re-exported so that notebooks need only one `:dep` line and can name these crates' types.
 pub use dfdx;
 pub use image;
 pub use ndarray;
 
-/// What a notebook needs in one `use cnnkit::prelude::*;`: dfdx's tensors and modules,
-/// this crate's layers and ops, and the data, training and plotting entry points.
+/// What a notebook needs in one `use cnnkit::prelude::*;`, each concept under one name:
+///
+/// | topic | names |
+/// |---|---|
+/// | tensors (dfdx) | `Cpu`, `Tensor`, `Rank1`..`Rank4`, `Const`, `Shape`, `NoneTape`, `OwnedTape`, `Gradients` and the traits behind `dev.tensor(..)`, `dev.zeros()`, `x.array()`, `x.trace(..)`, `y.backward()`, `dev.build_module::<M, f32>()`, `model.forward(x)` |
+/// | layers | [`Conv2D`](crate::layers::Conv2D), [`MaxPool2D`](crate::layers::MaxPool2D), [`AvgPool2D`](crate::layers::AvgPool2D), [`GlobalAvgPool2D`](crate::layers::GlobalAvgPool2D), [`DepthwiseMaxPool2D`](crate::layers::DepthwiseMaxPool2D), [`Flatten`](crate::layers::Flatten), [`Dense`](crate::layers::Dense), `Dropout`, `Softmax`, [`Relu`](crate::layers::Relu), [`Identity`](crate::layers::Identity), [`Same`](crate::layers::Same), [`Valid`](crate::layers::Valid) |
+/// | ops | [`conv2d`](crate::ops::conv2d), [`pool2d`](crate::ops::pool2d), [`global_avg_pool2d`](crate::ops::global_avg_pool2d), [`depthwise_max_pool2d`](crate::ops::depthwise_max_pool2d), [`flatten`](crate::ops::flatten), [`Images`](crate::ops::Images), [`PoolKind`](crate::ops::PoolKind), [`Padding`](crate::arith::Padding) |
+/// | models and training | [`summary`](crate::model::summary), [`Summary`](crate::model::Summary), [`FeatureShape`](crate::model::FeatureShape), [`fit`](crate::train::fit), [`evaluate`](crate::train::evaluate), [`predict`](crate::train::predict), [`predict_classes`](crate::train::predict_classes), [`Dataset`](crate::train::Dataset), [`FitConfig`](crate::train::FitConfig), [`History`](crate::train::History), [`OptimizerKind`](crate::train::OptimizerKind) |
+/// | data | [`FashionMnist`](crate::data::FashionMnist), [`class_name`](crate::data::class_name), [`CLASS_NAMES_KO`](crate::data::CLASS_NAMES_KO), [`CLASS_NAMES_EN`](crate::data::CLASS_NAMES_EN), `RgbImage` |
+/// | display | [`RichOutput`](crate::plot::RichOutput) (what shows a cell's last value), [`HistoryPlot`](crate::show::HistoryPlot) (`history.plot()`) |
+/// | arrays (ndarray) | `array!`, `s!`, `Array1`..`Array4`, `ArrayView2`, `ArrayView3` |
+/// | modules by path | `arith`, `checkpoint`, `data`, `figures`, `inspect`, `metrics`, `plot`, `quick` |
+///
+/// dfdx's own prelude (about 300 names, with dfdx's `ReLU` next to [`Relu`](crate::layers::Relu))
+/// is not glob-imported; what it holds beyond this list is at `cnnkit::dfdx::prelude`.
 pub mod prelude {
-    pub use dfdx::prelude::*;
+    pub use cnnkit_nn::prelude::*;
+
     pub use image::RgbImage;
     pub use ndarray::{array, s, Array1, Array2, Array3, Array4, ArrayView2, ArrayView3};
 
     pub use crate::data::{class_name, FashionMnist, CLASS_NAMES_EN, CLASS_NAMES_KO};
-    pub use crate::{arith, checkpoint, data, figures, plot, quick};
-
-    pub use crate::arith::Padding;
-    pub use crate::layers::{
-        AvgPool2D, Conv2D, Dense, DepthwiseMaxPool2D, Flatten, GlobalAvgPool2D, Identity,
-        MaxPool2D, Relu, Same, Valid,
-    };
-    pub use crate::model::{summary, FeatureShape, Summary};
-    pub use crate::ops::{
-        conv2d, depthwise_max_pool2d, flatten, global_avg_pool2d, pool2d, Images, PoolKind,
-    };
-    pub use crate::train::{
-        evaluate, fit, predict, predict_classes, Dataset, FitConfig, History, OptimizerKind,
-    };
-    pub use crate::{inspect, metrics};
+    pub use crate::plot::RichOutput;
+    pub use crate::show::HistoryPlot;
+    pub use crate::{data, figures, inspect, plot};
     pub use crate::{Error, Result};
 }

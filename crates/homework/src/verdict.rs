@@ -1,0 +1,319 @@
+//! The result of a checker: [`Verdict`], its display in a notebook, and grading mode.
+
+use std::fmt;
+use std::io::Write as _;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
+
+use cnnkit_viz::plot::{escape, RichOutput};
+
+/// The environment variable that switches grading mode on (see [`is_grading`]).
+pub const GRADING_ENV: &str = "CNNKIT_GRADING";
+
+/// Exit status of the evaluation process when, in grading mode, a check is not passed.
+pub const GRADING_EXIT_CODE: i32 = 3;
+
+/// True when `CNNKIT_GRADING` is set to anything but empty, `0`, `false` or `no`.
+///
+/// Grading mode exists for nbgrader's `autograde`, which gives a grade cell zero points
+/// only when the cell ends with an error. In this mode a verdict is shown as plain text,
+/// and one that is not [`Verdict::Correct`] then ends the notebook's evaluation process,
+/// which evcxr reports as an error of that cell. Functions and types defined in
+/// earlier cells survive this (evcxr compiles them again), variables do not; the check
+/// cells of the exercise notebooks therefore call only functions. Students never need it.
+///
+/// ```
+/// std::env::remove_var("CNNKIT_GRADING");
+/// assert!(!cnnkit_homework::is_grading());
+/// ```
+pub fn is_grading() -> bool {
+    match std::env::var(GRADING_ENV) {
+        Ok(v) => !matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "" | "0" | "false" | "no"
+        ),
+        Err(_) => false,
+    }
+}
+
+/// What a checker found: the answer is correct, not written yet, or wrong (with reasons).
+///
+/// A checker never panics: it returns a `Verdict`, and a notebook cell that ends with one
+/// shows it as a coloured box (evcxr calls [`Verdict::evcxr_display`]). The plain-text form
+/// ([`fmt::Display`]) starts with one of three fixed phrases that tools can look for:
+/// `정답입니다!`, `아직 풀지 않았습니다` and `틀렸습니다`.
+///
+/// ```
+/// use cnnkit_homework::Verdict;
+/// let v = Verdict::not_done("연습 1", "함수가 None을 돌려주었습니다.");
+/// assert!(v.is_not_done());
+/// assert!(v.to_string().contains("아직 풀지 않았습니다"));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    /// The answer passed every test.
+    Correct {
+        /// Which exercise, e.g. `연습 2 · 합성곱 직접 구현`.
+        exercise: String,
+        /// What was tested (shown below the headline).
+        details: Vec<String>,
+    },
+    /// The placeholder is still there: the student's function returned `None`.
+    NotDone {
+        /// Which exercise.
+        exercise: String,
+        /// What to do next.
+        hint: String,
+    },
+    /// The answer was checked and something is wrong.
+    Wrong {
+        /// Which exercise.
+        exercise: String,
+        /// What is wrong, most important first (which test case, expected versus actual
+        /// where that does not give the solution away).
+        problems: Vec<String>,
+    },
+}
+
+/// The headline phrase of a correct answer.
+pub const CORRECT_PHRASE: &str = "정답입니다!";
+/// The headline phrase of an exercise that is not done yet.
+pub const NOT_DONE_PHRASE: &str = "아직 풀지 않았습니다";
+/// The headline phrase of a wrong answer.
+pub const WRONG_PHRASE: &str = "틀렸습니다";
+
+impl Verdict {
+    /// A correct verdict with details.
+    pub fn correct(exercise: impl Into<String>, details: Vec<String>) -> Self {
+        Verdict::Correct {
+            exercise: exercise.into(),
+            details,
+        }
+    }
+
+    /// A not-done verdict with a hint.
+    pub fn not_done(exercise: impl Into<String>, hint: impl Into<String>) -> Self {
+        Verdict::NotDone {
+            exercise: exercise.into(),
+            hint: hint.into(),
+        }
+    }
+
+    /// A wrong verdict with one or more problems.
+    pub fn wrong(exercise: impl Into<String>, problems: Vec<String>) -> Self {
+        Verdict::Wrong {
+            exercise: exercise.into(),
+            problems,
+        }
+    }
+
+    /// True for [`Verdict::Correct`].
+    pub fn is_correct(&self) -> bool {
+        matches!(self, Verdict::Correct { .. })
+    }
+
+    /// True for [`Verdict::NotDone`].
+    pub fn is_not_done(&self) -> bool {
+        matches!(self, Verdict::NotDone { .. })
+    }
+
+    /// True for [`Verdict::Wrong`].
+    pub fn is_wrong(&self) -> bool {
+        matches!(self, Verdict::Wrong { .. })
+    }
+
+    /// The exercise's name.
+    pub fn exercise(&self) -> &str {
+        match self {
+            Verdict::Correct { exercise, .. }
+            | Verdict::NotDone { exercise, .. }
+            | Verdict::Wrong { exercise, .. } => exercise,
+        }
+    }
+
+    /// The lines below the headline: details, the hint, or the problems.
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            Verdict::Correct { details, .. } => details.clone(),
+            Verdict::NotDone { hint, .. } => vec![hint.clone()],
+            Verdict::Wrong { problems, .. } => problems.clone(),
+        }
+    }
+
+    /// A short machine-readable status: `correct`, `not-done` or `wrong`.
+    pub fn status(&self) -> &'static str {
+        match self {
+            Verdict::Correct { .. } => "correct",
+            Verdict::NotDone { .. } => "not-done",
+            Verdict::Wrong { .. } => "wrong",
+        }
+    }
+
+    fn headline(&self) -> String {
+        match self {
+            Verdict::Correct { exercise, .. } => format!("✅ {CORRECT_PHRASE} ({exercise})"),
+            Verdict::NotDone { exercise, .. } => format!("⏳ {NOT_DONE_PHRASE} ({exercise})"),
+            Verdict::Wrong { exercise, .. } => format!("❌ {WRONG_PHRASE} ({exercise})"),
+        }
+    }
+
+    /// The verdict as an HTML box (green, grey or red), with a `data-cnnkit-verdict`
+    /// attribute holding [`Verdict::status`].
+    ///
+    /// ```
+    /// let v = cnnkit_homework::Verdict::correct("연습", vec!["<3> 사례".into()]);
+    /// let html = v.to_html();
+    /// assert!(html.contains("data-cnnkit-verdict=\"correct\"") && html.contains("&lt;3&gt;"));
+    /// ```
+    pub fn to_html(&self) -> String {
+        let (border, background) = match self {
+            Verdict::Correct { .. } => ("#2e7d32", "#edf7ed"),
+            Verdict::NotDone { .. } => ("#757575", "#f5f5f5"),
+            Verdict::Wrong { .. } => ("#c62828", "#fdecea"),
+        };
+        let items: String = self
+            .lines()
+            .iter()
+            .map(|l| format!("<li style=\"white-space:pre-wrap\">{}</li>", escape(l)))
+            .collect();
+        let list = if items.is_empty() {
+            String::new()
+        } else {
+            format!("<ul style=\"margin:.4em 0 0 0;padding-left:1.4em\">{items}</ul>")
+        };
+        format!(
+            "<div data-cnnkit-verdict=\"{}\" style=\"border-left:6px solid {border};\
+             background:{background};padding:.6em .9em;margin:.3em 0;\
+             font-family:system-ui,'Nanum Gothic',sans-serif\">\
+             <b>{}</b>{list}</div>",
+            self.status(),
+            escape(&self.headline()),
+        )
+    }
+}
+
+impl RichOutput for Verdict {
+    /// A `text/html` block (a coloured box) and a `text/plain` block.
+    ///
+    /// ```
+    /// use cnnkit_viz::plot::RichOutput;
+    /// let v = cnnkit_homework::Verdict::wrong("연습", vec!["사례 2".into()]);
+    /// let out = v.evcxr_content();
+    /// assert!(out.starts_with("EVCXR_BEGIN_CONTENT text/html\n"));
+    /// assert!(out.contains("EVCXR_BEGIN_CONTENT text/plain\n❌ 틀렸습니다"));
+    /// ```
+    fn mime_bundle(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("text/html", self.to_html()),
+            ("text/plain", self.to_string()),
+        ]
+    }
+
+    /// Shows the verdict in a notebook (evcxr calls this for a cell's last value).
+    ///
+    /// In grading mode ([`is_grading`]) the verdict is printed as plain text only, and a
+    /// verdict that is not correct then ends the evaluation process with
+    /// [`GRADING_EXIT_CODE`], so that the cell ends with an error and nbgrader gives it zero
+    /// points.
+    ///
+    /// ```
+    /// use cnnkit_viz::plot::RichOutput;
+    /// cnnkit_homework::Verdict::correct("연습", vec![]).evcxr_display();
+    /// ```
+    fn evcxr_display(&self) {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        if is_grading() {
+            // Plain text only: nbgrader gives full points to a grade cell without an error
+            // whose result is not a number, but warns that this may change; a cell with
+            // only printed text has no result at all.
+            let _ = writeln!(out, "{self}");
+            if !self.is_correct() {
+                let _ = writeln!(
+                    out,
+                    "(채점 모드 {GRADING_ENV}=1: 이 확인 셀은 0점입니다. 평가 프로세스를 끝냅니다.)"
+                );
+                let _ = out.flush();
+                drop(out);
+                std::process::exit(GRADING_EXIT_CODE);
+            }
+            let _ = out.flush();
+            return;
+        }
+        // A failed write to stdout cannot be reported from here; ignore it.
+        let _ = out.write_all(self.evcxr_content().as_bytes());
+        let _ = out.flush();
+    }
+}
+
+impl fmt::Display for Verdict {
+    /// The headline, then one indented line per detail, hint or problem.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.headline())?;
+        for line in self.lines() {
+            let mut parts = line.lines();
+            if let Some(first) = parts.next() {
+                write!(f, "\n  - {first}")?;
+            }
+            for more in parts {
+                write!(f, "\n    {more}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs student code, turning a panic into `Err(message)` instead of ending the notebook.
+///
+/// While `f` runs, the panic hook is replaced by one that records the message and its
+/// location without printing (a notebook would show it on stderr); the previous hook is
+/// restored afterwards.
+pub(crate) fn run_student<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    let location: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+    let seen = Arc::clone(&location);
+    let previous = panic::take_hook();
+    panic::set_hook(Box::new(move |info| {
+        if let Ok(mut slot) = seen.lock() {
+            *slot = info
+                .location()
+                .map(|l| format!("{}:{}", l.file(), l.line()));
+        }
+    }));
+    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    panic::set_hook(previous);
+    result.map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(메시지 없음)".to_string());
+        let at = location.lock().ok().and_then(|l| l.clone());
+        match at {
+            Some(at) => format!("panic: {message} ({at})"),
+            None => format!("panic: {message}"),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_student_catches_a_panic_with_its_message() {
+        let r: Result<i32, String> = run_student(|| {
+            let v: Vec<i32> = Vec::new();
+            v[3]
+        });
+        let e = r.unwrap_err();
+        assert!(e.contains("index out of bounds"), "{e}");
+        assert_eq!(run_student(|| 5), Ok(5));
+    }
+
+    #[test]
+    fn display_lists_every_line() {
+        let v = Verdict::wrong("연습 9", vec!["첫째".into(), "둘째\n이어서".into()]);
+        let s = v.to_string();
+        assert_eq!(s, "❌ 틀렸습니다 (연습 9)\n  - 첫째\n  - 둘째\n    이어서");
+    }
+}

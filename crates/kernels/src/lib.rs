@@ -1,0 +1,28 @@
+//! # cnnkit-kernels
+//!
+//! The numeric kernels behind the layers of the chapter-14 CNN notebooks, on plain `f32`
+//! slices in NHWC layout (batch, height, width, channels, as in Keras). They know nothing
+//! about dfdx: `cnnkit-nn` wraps them into differentiable tensor operations. The notebooks
+//! never call them directly (the `cnnkit` facade does not re-export them); the benchmark and
+//! the tests do, and a curious student can read a fast convolution here one file at a time.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`geometry`] | Keras' `same`/`valid` padding, the sizes of a convolution or pooling |
+//! | [`conv`] | convolution forward and backward: [`conv::select`] picks pointwise, Winograd, im2col or the direct weight gradient |
+//! | [`pool`] | max, average, global average and depthwise max pooling |
+//! | [`matmul`] | the GEMM calls (`gemm` crate, AVX-512 or AVX2 chosen at run time) |
+//! | [`simd`] | kernels compiled for AVX-512, AVX2+FMA and the baseline, chosen at run time |
+//! | [`scratch`] | the memory policy: chunks, reused scratch buffers, allocator tuning |
+//!
+//! Every instruction set computes the same operations in the same order, so results are
+//! identical to the bit whichever copy runs (the tests check this with
+//! [`simd::for_each_instruction_set`]).
+#![warn(missing_docs)]
+
+pub mod conv;
+pub mod geometry;
+pub mod matmul;
+pub mod pool;
+pub mod scratch;
+pub mod simd;

@@ -1,0 +1,199 @@
+//! Saving and loading a model's weights as a `.safetensors` file.
+//!
+//! [`save`] writes to a temporary file beside the target and renames it into place only
+//! once it is complete, so an interrupted save never leaves a broken checkpoint. [`load`]
+//! reads the file's header first and compares every tensor's name and shape with the
+//! model, so a file from another model is refused with a message that says which tensor
+//! differs, before any weight is changed.
+//!
+//! Introduced in `notebooks/06_fashion_mnist.ipynb`.
+//!
+//! ```
+//! use cnnkit_nn::prelude::*;
+//! type Small = (Conv2D<1, 4, 3, 1, Same, Relu>, GlobalAvgPool2D, Dense<4, 2>);
+//! type Other = (Conv2D<1, 8, 3, 1, Same, Relu>, GlobalAvgPool2D, Dense<8, 2>);
+//! let dev = Cpu::seed_from_u64(0);
+//! let model = dev.build_module::<Small, f32>();
+//! let dir = std::env::temp_dir().join(format!("cnnkit-doc-{}", std::process::id()));
+//! let path = dir.join("small.safetensors");
+//! cnnkit_nn::checkpoint::save(&model, &path).unwrap();
+//!
+//! let mut copy = Cpu::seed_from_u64(1).build_module::<Small, f32>();
+//! cnnkit_nn::checkpoint::load(&mut copy, &path).unwrap();
+//! assert_eq!(copy.0.weight.as_vec(), model.0.weight.as_vec());
+//!
+//! let mut other = dev.build_module::<Other, f32>();
+//! let err = cnnkit_nn::checkpoint::load(&mut other, &path).unwrap_err().to_string();
+//! // Tensors are compared in name order: the first difference is the conv layer's bias.
+//! assert!(err.contains("`0.bias` has shape [4] in the file but [8]"), "{err}");
+//! std::fs::remove_dir_all(&dir).unwrap();
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use dfdx::nn::tensor_collection::{
+    RecursiveWalker, ScalarOptions, TensorCollection, TensorOptions, TensorVisitor, ViewTensorName,
+    ViewTensorRef,
+};
+use dfdx::nn::{LoadFromSafetensors, SaveToSafetensors};
+use dfdx::prelude::*;
+
+use cnnkit_data::cache::AtomicFile;
+
+use crate::error::{Error, Result};
+
+/// Collects the name and shape of every tensor (and scalar) of a model.
+#[derive(Default)]
+struct Layout {
+    entries: BTreeMap<String, Vec<usize>>,
+}
+
+impl TensorVisitor<f32, Cpu> for Layout {
+    type Viewer = (ViewTensorRef, ViewTensorName);
+    type Err = CpuError;
+    type E2 = f32;
+    type D2 = Cpu;
+
+    fn visit<S: Shape>(
+        &mut self,
+        _: TensorOptions<S, f32, Cpu>,
+        (t, name): (&Tensor<S, f32, Cpu>, String),
+    ) -> std::result::Result<Option<Tensor<S, f32, Cpu>>, CpuError> {
+        self.entries.insert(name, t.shape().concrete().into());
+        Ok(None)
+    }
+
+    fn visit_scalar<N: num_traits::NumCast>(
+        &mut self,
+        _: ScalarOptions<N>,
+        (_, name): (&N, String),
+    ) -> std::result::Result<Option<N>, CpuError> {
+        self.entries.insert(name, Vec::new());
+        Ok(None)
+    }
+}
+
+fn layout<M: TensorCollection<f32, Cpu>>(model: &M) -> Result<BTreeMap<String, Vec<usize>>> {
+    let mut v = Layout::default();
+    M::iter_tensors(&mut RecursiveWalker {
+        m: (model, String::new()),
+        f: &mut v,
+    })?;
+    Ok(v.entries)
+}
+
+/// Reads the tensor names and shapes from a safetensors file's header.
+fn file_layout(path: &Path) -> Result<BTreeMap<String, Vec<usize>>> {
+    use std::io::Read;
+    let bad = |why: String| Error::Checkpoint {
+        path: path.to_path_buf(),
+        why,
+    };
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len).map_err(|_| {
+        bad("the file is shorter than a safetensors header; it is not a weights file".into())
+    })?;
+    let len = u64::from_le_bytes(len);
+    let file_len = f.metadata().map_err(|e| Error::io("read", path, e))?.len();
+    if len > file_len.saturating_sub(8) || len > 100 << 20 {
+        return Err(bad(format!(
+            "the header claims {len} bytes but the file has {file_len}; the file is truncated or not a safetensors file"
+        )));
+    }
+    let mut header = vec![0u8; len as usize];
+    f.read_exact(&mut header)
+        .map_err(|e| Error::io("read", path, e))?;
+    let json: serde_json::Value = serde_json::from_slice(&header).map_err(|e| {
+        bad(format!(
+            "the header is not valid JSON ({e}); the file is damaged"
+        ))
+    })?;
+    let obj = json
+        .as_object()
+        .ok_or_else(|| bad("the header is not a JSON object".into()))?;
+    let mut out = BTreeMap::new();
+    for (name, info) in obj {
+        if name == "__metadata__" {
+            continue;
+        }
+        let shape = info
+            .get("shape")
+            .and_then(|s| s.as_array())
+            .ok_or_else(|| bad(format!("tensor `{name}` has no shape in the header")))?
+            .iter()
+            .map(|d| d.as_u64().map(|d| d as usize))
+            .collect::<Option<Vec<usize>>>()
+            .ok_or_else(|| bad(format!("tensor `{name}` has a malformed shape")))?;
+        out.insert(name.clone(), shape);
+    }
+    Ok(out)
+}
+
+/// Saves every weight of `model` (and dropout rates) to `path`, atomically.
+///
+/// # Errors
+/// [`Error::Io`] when the folder cannot be written, [`Error::Checkpoint`] when the
+/// serialisation fails.
+pub fn save<M: TensorCollection<f32, Cpu>>(model: &M, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let file = AtomicFile::create(path)?;
+    model
+        .save_safetensors(file.path())
+        .map_err(|e| Error::Checkpoint {
+            path: path.to_path_buf(),
+            why: format!("writing failed: {e:?}"),
+        })?;
+    // Read back what was written before it replaces anything.
+    file_layout(file.path())?;
+    file.commit()?;
+    Ok(())
+}
+
+/// Loads weights saved by [`save`] into `model`, which must have the same layers.
+///
+/// # Errors
+/// [`Error::Checkpoint`] naming the first tensor that is missing, extra, or of another
+/// shape (the model is left unchanged), or when the file is damaged.
+pub fn load<M: TensorCollection<f32, Cpu>>(model: &mut M, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    if !path.exists() {
+        return Err(Error::Checkpoint {
+            path: path.to_path_buf(),
+            why: "no such file; save the model first with cnnkit_nn::checkpoint::save".into(),
+        });
+    }
+    let expected = layout(model)?;
+    let found = file_layout(path)?;
+    let mismatch = |why: String| Error::Checkpoint {
+        path: path.to_path_buf(),
+        why: format!(
+            "{why}; the file was saved from a different model (compare the layers with summary())"
+        ),
+    };
+    for (name, shape) in &expected {
+        match found.get(name) {
+            None => {
+                return Err(mismatch(format!(
+                    "the model has a tensor `{name}` {shape:?} that the file lacks"
+                )))
+            }
+            Some(s) if s != shape => {
+                return Err(mismatch(format!(
+                    "tensor `{name}` has shape {s:?} in the file but {shape:?} in the model"
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(extra) = found.keys().find(|k| !expected.contains_key(*k)) {
+        return Err(mismatch(format!(
+            "the file has a tensor `{extra}` that the model lacks"
+        )));
+    }
+    model.load_safetensors(path).map_err(|e| Error::Checkpoint {
+        path: path.to_path_buf(),
+        why: format!("reading the weights failed: {e:?}; the file may be damaged"),
+    })
+}

@@ -1,0 +1,153 @@
+//! The convolution layer.
+
+use std::marker::PhantomData;
+
+use dfdx::nn::modules::{BuildOnDevice, Module, ModuleVisitor, NonMutableModule};
+use dfdx::nn::tensor_collection::{TensorCollection, TensorOptions};
+use dfdx::prelude::*;
+use rand::distributions::uniform::SampleUniform;
+
+use super::{forward_error, Activation, Identity, PaddingMode, Valid};
+use crate::{init, ops};
+
+/// A 2-D convolution layer: `IN` input channels, `OUT` filters of `K x K`, stride `S`,
+/// padding `P` ([`super::Same`] or [`super::Valid`]) and a fused activation `A`
+/// ([`super::Relu`] or [`super::Identity`]).
+///
+/// This is the builder type you write in a model; `dev.build_module` turns it into a
+/// [`Conv2DModule`] that holds the weights.
+///
+/// Keras: `Conv2D(OUT, K, strides=S, padding=..., activation=...)`; the input channel count,
+/// which Keras infers, is written out here so that the compiler can check it.
+///
+/// # Shapes
+/// `(B, H, W, IN)` to `(B, H', W', OUT)`; see [`crate::ops::conv2d`].
+///
+/// ```
+/// use cnnkit_nn::prelude::*;
+/// // keras.layers.Conv2D(64, 7, activation="relu", padding="same", input_shape=[28, 28, 1])
+/// type FirstLayer = Conv2D<1, 64, 7, 1, Same, Relu>;
+/// let dev = Cpu::seed_from_u64(42);
+/// let conv = dev.build_module::<FirstLayer, f32>();
+/// let y = conv.forward(dev.zeros_like(&(1, 28, 28, Const::<1>)));
+/// assert_eq!(*y.shape(), (1, 28, 28, Const::<64>));
+/// ```
+#[derive(Default, Clone, Copy, Debug)]
+pub struct Conv2D<
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const S: usize = 1,
+    P = Valid,
+    A = Identity,
+>(PhantomData<(P, A)>);
+
+/// A built [`Conv2D`] layer with its weights.
+#[derive(Clone, Debug)]
+pub struct Conv2DModule<
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const S: usize,
+    P,
+    A,
+    E: Dtype,
+    D: Storage<E>,
+> {
+    /// Filters in Keras' layout `(K, K, IN, OUT)`: `weight[.., .., .., f]` is filter `f`.
+    pub weight: Tensor<Rank4<K, K, IN, OUT>, E, D>,
+    /// One bias per filter.
+    pub bias: Tensor<Rank1<OUT>, E, D>,
+    marker: PhantomData<(P, A)>,
+}
+
+impl<const IN: usize, const OUT: usize, const K: usize, const S: usize, P, A, E, D>
+    BuildOnDevice<D, E> for Conv2D<IN, OUT, K, S, P, A>
+where
+    E: Dtype + num_traits::Float + SampleUniform,
+    D: Device<E>,
+    P: 'static,
+    A: 'static,
+{
+    type Built = Conv2DModule<IN, OUT, K, S, P, A, E, D>;
+}
+
+impl<const IN: usize, const OUT: usize, const K: usize, const S: usize, P, A, E, D>
+    TensorCollection<E, D> for Conv2DModule<IN, OUT, K, S, P, A, E, D>
+where
+    E: Dtype + num_traits::Float + SampleUniform,
+    D: Device<E>,
+    P: 'static,
+    A: 'static,
+{
+    type To<E2: Dtype, D2: Device<E2>> = Conv2DModule<IN, OUT, K, S, P, A, E2, D2>;
+
+    fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
+        visitor: &mut V,
+    ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+        visitor.visit_fields(
+            (
+                Self::tensor(
+                    "weight",
+                    |s| &s.weight,
+                    |s| &mut s.weight,
+                    // Keras' default, Glorot (Xavier) uniform.
+                    TensorOptions::reset_with(|t| init::glorot_uniform(t, K * K * IN, K * K * OUT)),
+                ),
+                Self::tensor(
+                    "bias",
+                    |s| &s.bias,
+                    |s| &mut s.bias,
+                    TensorOptions::reset_to_zeros(),
+                ),
+            ),
+            |(weight, bias)| Conv2DModule {
+                weight,
+                bias,
+                marker: PhantomData,
+            },
+        )
+    }
+}
+
+impl<const IN: usize, const OUT: usize, const K: usize, const S: usize, P, A, E, D> NonMutableModule
+    for Conv2DModule<IN, OUT, K, S, P, A, E, D>
+where
+    E: Dtype,
+    D: Storage<E>,
+{
+}
+
+impl<B, H, W, T, const IN: usize, const OUT: usize, const K: usize, const S: usize, P, A>
+    Module<Tensor<(B, H, W, Const<IN>), f32, Cpu, T>>
+    for Conv2DModule<IN, OUT, K, S, P, A, f32, Cpu>
+where
+    B: Dim,
+    H: Dim,
+    W: Dim,
+    T: Tape<f32, Cpu>,
+    P: PaddingMode,
+    A: Activation,
+{
+    type Output = Tensor<(B, usize, usize, Const<OUT>), f32, Cpu, T>;
+    type Error = CpuError;
+
+    fn try_forward(
+        &self,
+        x: Tensor<(B, H, W, Const<IN>), f32, Cpu, T>,
+    ) -> Result<Self::Output, CpuError> {
+        const {
+            assert!(K > 0, "Conv2D: the kernel size K must be at least 1");
+            assert!(S > 0, "Conv2D: the stride S must be at least 1");
+            assert!(OUT > 0, "Conv2D: a layer needs at least one filter");
+        }
+        if A::RELU {
+            ops::conv2d(x, &self.weight, &self.bias, S, P::PADDING, true)
+                .map_err(|e| forward_error("Conv2D", e))
+        } else {
+            let y = ops::conv2d(x, &self.weight, &self.bias, S, P::PADDING, false)
+                .map_err(|e| forward_error("Conv2D", e))?;
+            A::apply(y)
+        }
+    }
+}

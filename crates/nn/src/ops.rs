@@ -1,0 +1,421 @@
+//! Differentiable convolution and pooling on dfdx tensors, on stable Rust.
+//!
+//! dfdx 0.13 keeps its own `conv2d` and `pool2d` behind a nightly feature that no longer
+//! builds; these functions take their place. Images are NHWC, as in Keras:
+//! `(batch, height, width, channels)`, with the channel count in the type (`Const<C>`) and
+//! the spatial sizes known at run time (`usize`).
+//!
+//! Each function reads its input tensor once, runs a kernel from `cnnkit-kernels`, and,
+//! when the input carries a gradient tape (training), records a backward closure that adds
+//! the gradients of its input and parameters. Without a tape (inference) nothing is kept.
+//!
+//! Introduced in `notebooks/02_convolution_layer.ipynb` and `notebooks/04_pooling.ipynb`;
+//! the layers in [`crate::layers`] call these.
+
+use dfdx::prelude::*;
+
+use crate::arith::Padding;
+use crate::error::{Error, Result};
+use cnnkit_kernels::{conv, pool};
+
+/// A batch of NHWC images with `C` channels and run-time batch, height and width.
+pub type Images<const C: usize, T = NoneTape> =
+    Tensor<(usize, usize, usize, Const<C>), f32, Cpu, T>;
+
+/// An NHWC batch whose batch size, height and width may be any dfdx dimension
+/// (`usize` or `Const<N>`); the layers' inputs and outputs.
+pub type ImageBatch<B, H, W, const C: usize, T = NoneTape> =
+    Tensor<(B, H, W, Const<C>), f32, Cpu, T>;
+
+/// A tensor together with a copy of its elements.
+type WithData<S, T> = (Tensor<S, f32, Cpu, T>, Vec<f32>);
+
+thread_local! {
+    static INPUT_NEEDS_NO_GRADIENT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, a forward pass on a batch of input data, telling the first op of this crate
+/// that runs inside it that its input needs no gradient.
+///
+/// A gradient tape has to start at the input batch, so without this the first
+/// convolution would also compute the gradient with respect to the images, which nobody
+/// uses (for the lecture's model, a 25,088 x 64 by 64 x 49 product and its scatter, every
+/// step). [`crate::train::fit`] wraps its forward passes in this. It is correct for any
+/// model built from this crate's layers: whatever runs before the first of our ops
+/// (dfdx's `ReLU`, `Dropout`) has no parameters.
+///
+/// ```
+/// use cnnkit_nn::prelude::*;
+/// use cnnkit_nn::ops::without_input_gradient;
+/// let dev = Cpu::default();
+/// let model = dev.build_module::<Conv2D<1, 2, 3, 1, Same, Relu>, f32>();
+/// let x: Images<1> = dev.ones_like(&(1, 4, 4, Const::<1>));
+/// let y = without_input_gradient(|| model.forward(x.leaky_trace()));
+/// let grads = y.sum().backward();
+/// assert!(grads.get(&model.weight).as_vec().iter().any(|g| *g != 0.0));
+/// ```
+pub fn without_input_gradient<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            INPUT_NEEDS_NO_GRADIENT.with(|c| c.set(false));
+        }
+    }
+    INPUT_NEEDS_NO_GRADIENT.with(|c| c.set(true));
+    let _reset = Reset;
+    f()
+}
+
+/// Whether the op being recorded must compute its input's gradient (consumes the flag set
+/// by [`without_input_gradient`]).
+fn input_needs_gradient() -> bool {
+    !INPUT_NEEDS_NO_GRADIENT.with(|c| c.replace(false))
+}
+
+/// Copies a tensor's elements, in logical order, into a new `Vec`.
+///
+/// Makes the tensor contiguous first (a no-op for tensors our ops produce), because a
+/// permuted or broadcast tensor's buffer is not in logical order.
+fn read<S: Shape, T: Tape<f32, Cpu>>(x: Tensor<S, f32, Cpu, T>) -> Result<WithData<S, T>> {
+    let x = x.try_contiguous()?;
+    let mut buf = vec![0.0f32; x.shape().num_elements()];
+    x.copy_into(&mut buf);
+    Ok((x, buf))
+}
+
+/// Reads a parameter tensor (no tape) into a new `Vec`.
+fn read_param<S: Shape>(p: &Tensor<S, f32, Cpu>) -> Result<Vec<f32>> {
+    // Cloning shares the buffer; `contiguous` copies only a permuted or broadcast tensor.
+    Ok(read(p.clone())?.1)
+}
+
+/// Moves the gradient buffer of a ghost tensor out of `grads` (allocating zeros if
+/// absent), so that several gradients can be written at once; put it back with
+/// [`put_grad!`]. Macros rather than functions because dfdx's ghost type cannot be named.
+macro_rules! take_grad {
+    ($grads:expr, $ghost:expr) => {
+        std::mem::take(&mut **$grads.get_or_alloc_mut(&$ghost)?)
+    };
+}
+
+/// Puts a buffer taken with [`take_grad!`] back.
+macro_rules! put_grad {
+    ($grads:expr, $ghost:expr, $v:expr) => {
+        **$grads.get_or_alloc_mut(&$ghost)? = $v
+    };
+}
+
+/// Builds the output tensor and, with a tape, records `backward(dout, dx)` for it, where
+/// `dx` is the input's gradient buffer (to be added to).
+fn record_unary<S: Shape, S2: Shape, T: Tape<f32, Cpu>>(
+    x: Tensor<S, f32, Cpu, T>,
+    out: Vec<f32>,
+    out_shape: S2,
+    backward: impl FnOnce(&[f32], &mut [f32]) + 'static,
+) -> Result<Tensor<S2, f32, Cpu, T>> {
+    let needs_gradient = input_needs_gradient();
+    let (x, mut tape) = x.split_tape();
+    let out = x.device().try_tensor_from_vec(out, out_shape)?;
+    if T::OWNS_TAPE && needs_gradient {
+        let x_ghost = x.ghost();
+        let out_ghost = out.ghost();
+        tape.add_backward_op(move |grads| {
+            let dout = take_grad!(grads, out_ghost);
+            let mut dx = take_grad!(grads, x_ghost);
+            backward(&dout, &mut dx);
+            put_grad!(grads, x_ghost, dx);
+            put_grad!(grads, out_ghost, dout);
+            Ok(())
+        });
+    }
+    Ok(out.put_tape(tape))
+}
+
+/// 2-D convolution with bias and an optional fused ReLU, Keras' `Conv2D` as a function.
+///
+/// `weight` is laid out as in Keras, `(k_h, k_w, c_in, c_out)`; `bias` has `c_out`
+/// elements. Stride and padding follow Keras (see [`crate::arith::axis_geometry`]).
+///
+/// # Shapes
+/// `(B, H, W, C)` with a `(KH, KW, C, O)` kernel gives `(B, H', W', O)`, where
+/// `H' = ceil(H / stride)` for `same` and `floor((H - KH) / stride) + 1` for `valid`.
+///
+/// Keras: `tf.nn.conv2d(x, w, strides, padding) + b` (then `tf.nn.relu` when `relu`).
+///
+/// # Errors
+/// [`Error::Invalid`] when the stride is 0 or the kernel does not fit a `valid` input.
+///
+/// ```
+/// use cnnkit_nn::prelude::*;
+/// let dev = Cpu::default();
+/// // One 3x3 image with one channel, and a 2x2 kernel that sums its window.
+/// let x: Images<1> = dev.tensor_from_vec((1..=9).map(|v| v as f32).collect(), (1, 3, 3, Const::<1>));
+/// let w = dev.tensor([[[[1.0f32]], [[1.0]]], [[[1.0]], [[1.0]]]]);
+/// let b = dev.tensor([0.0f32]);
+/// let y = conv2d(x, &w, &b, 1, Padding::Valid, false).unwrap();
+/// assert_eq!(y.shape().1, 2);
+/// assert_eq!(y.as_vec(), vec![12.0, 16.0, 24.0, 28.0]);
+/// ```
+pub fn conv2d<
+    B: Dim,
+    H: Dim,
+    W: Dim,
+    const C: usize,
+    const KH: usize,
+    const KW: usize,
+    const O: usize,
+    T: Tape<f32, Cpu>,
+>(
+    x: Tensor<(B, H, W, Const<C>), f32, Cpu, T>,
+    weight: &Tensor<Rank4<KH, KW, C, O>, f32, Cpu>,
+    bias: &Tensor<Rank1<O>, f32, Cpu>,
+    stride: usize,
+    padding: Padding,
+    relu: bool,
+) -> Result<ImageBatch<B, usize, usize, O, T>> {
+    let (b, h, w, _) = *x.shape();
+    let g = conv::ConvGeometry::new(
+        b.size(),
+        (h.size(), w.size(), C),
+        O,
+        (KH, KW),
+        (stride, stride),
+        padding,
+    )?;
+    let needs_dx = input_needs_gradient();
+    let (x, xs) = read(x)?;
+    let ws = read_param(weight)?;
+    let bs = read_param(bias)?;
+    let mut out = vec![0.0f32; g.output_len()];
+    conv::conv2d_forward(&g, &xs, &ws, &bs, relu, &mut out);
+    let out_shape = (b, g.out_h, g.out_w, Const::<O>);
+
+    let (x, mut tape) = x.split_tape();
+    if !T::OWNS_TAPE {
+        let y = x.device().try_tensor_from_vec(out, out_shape)?;
+        return Ok(y.put_tape(tape));
+    }
+    // Training: keep what the backward pass needs.
+    let out_copy = if relu { out.clone() } else { Vec::new() };
+    let y = x.device().try_tensor_from_vec(out, out_shape)?;
+    let (x_ghost, w_ghost, b_ghost, y_ghost) = (x.ghost(), weight.ghost(), bias.ghost(), y.ghost());
+    tape.add_backward_op(move |grads| {
+        let mut dout = take_grad!(grads, y_ghost);
+        let mut dx = if needs_dx {
+            take_grad!(grads, x_ghost)
+        } else {
+            Vec::new()
+        };
+        let mut dw = take_grad!(grads, w_ghost);
+        let mut db = take_grad!(grads, b_ghost);
+        conv::conv2d_backward(
+            &g,
+            &xs,
+            &ws,
+            &out_copy,
+            relu,
+            &mut dout,
+            needs_dx.then_some(&mut dx[..]),
+            &mut dw,
+            &mut db,
+        );
+        if needs_dx {
+            put_grad!(grads, x_ghost, dx);
+        }
+        put_grad!(grads, w_ghost, dw);
+        put_grad!(grads, b_ghost, db);
+        put_grad!(grads, y_ghost, dout);
+        Ok(())
+    });
+    Ok(y.put_tape(tape))
+}
+
+/// Which statistic a spatial pooling takes over each window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PoolKind {
+    /// The largest value (Keras `MaxPool2D`).
+    Max,
+    /// The mean of the values inside the image (Keras `AvgPool2D`).
+    Avg,
+}
+
+/// Spatial pooling of NHWC images: max or average over `pool x pool` windows.
+///
+/// # Shapes
+/// `(B, H, W, C)` to `(B, H', W', C)` with `H'` as for a convolution with kernel `pool`.
+///
+/// Keras: `MaxPool2D(pool_size, strides, padding)` / `AvgPool2D(...)`.
+///
+/// ```
+/// use cnnkit_nn::prelude::*;
+/// let dev = Cpu::default();
+/// let x: Images<1> = dev.tensor_from_vec(
+///     vec![1., 2., 5., 6.,
+///          3., 4., 7., 8.,
+///          0., 0., 1., 0.,
+///          0., 9., 0., 0.], (1, 4, 4, Const::<1>));
+/// let y = pool2d(x.clone(), PoolKind::Max, 2, 2, Padding::Valid).unwrap();
+/// assert_eq!(y.as_vec(), vec![4., 8., 9., 1.]);
+/// let y = pool2d(x, PoolKind::Avg, 2, 2, Padding::Valid).unwrap();
+/// assert_eq!(y.as_vec(), vec![2.5, 6.5, 2.25, 0.25]);
+/// ```
+pub fn pool2d<B: Dim, H: Dim, W: Dim, const C: usize, T: Tape<f32, Cpu>>(
+    x: Tensor<(B, H, W, Const<C>), f32, Cpu, T>,
+    kind: PoolKind,
+    pool: usize,
+    stride: usize,
+    padding: Padding,
+) -> Result<ImageBatch<B, usize, usize, C, T>> {
+    let (b, h, w, _) = *x.shape();
+    let g = pool::PoolGeometry::new(
+        b.size(),
+        (h.size(), w.size(), C),
+        (pool, pool),
+        (stride, stride),
+        padding,
+    )?;
+    let (x, xs) = read(x)?;
+    let mut out = vec![0.0f32; g.output_len()];
+    let shape = (b, g.out_h, g.out_w, Const::<C>);
+    match kind {
+        PoolKind::Max => {
+            let mut argmax = vec![0u32; g.output_len()];
+            pool::max_pool_forward(&g, &xs, &mut out, &mut argmax);
+            drop(xs);
+            record_unary(x, out, shape, move |dout, dx| {
+                pool::max_pool_backward(&g, &argmax, dout, dx)
+            })
+        }
+        PoolKind::Avg => {
+            pool::avg_pool_forward(&g, &xs, &mut out);
+            drop(xs);
+            record_unary(x, out, shape, move |dout, dx| {
+                pool::avg_pool_backward(&g, dout, dx)
+            })
+        }
+    }
+}
+
+/// Global average pooling: the mean of each feature map, one number per channel.
+///
+/// # Shapes
+/// `(B, H, W, C)` to `(B, C)`.
+///
+/// Keras: `GlobalAvgPool2D()`, or `tf.reduce_mean(x, axis=[1, 2])`.
+///
+/// ```
+/// use cnnkit_nn::prelude::*;
+/// let dev = Cpu::default();
+/// let x: Images<2> = dev.tensor_from_vec(vec![1., 10., 3., 30.], (1, 1, 2, Const::<2>));
+/// let y = global_avg_pool2d(x).unwrap();
+/// assert_eq!(y.as_vec(), vec![2., 20.]);
+/// ```
+pub fn global_avg_pool2d<B: Dim, H: Dim, W: Dim, const C: usize, T: Tape<f32, Cpu>>(
+    x: Tensor<(B, H, W, Const<C>), f32, Cpu, T>,
+) -> Result<Tensor<(B, Const<C>), f32, Cpu, T>> {
+    let (b, h, w, _) = *x.shape();
+    let (batch, hw) = (b.size(), h.size() * w.size());
+    let (x, xs) = read(x)?;
+    let mut out = vec![0.0f32; batch * C];
+    pool::global_avg_forward(&xs, batch, hw, C, &mut out);
+    drop(xs);
+    record_unary(x, out, (b, Const::<C>), move |dout, dx| {
+        pool::global_avg_backward(dout, batch, hw, C, dx)
+    })
+}
+
+/// Depthwise max pooling (the lecture's 깊이 위주 풀링): the maximum across each group of
+/// `C / CO` consecutive feature maps, pixel by pixel. Keras has no layer for it; TensorFlow
+/// writes it as `tf.nn.max_pool(x, ksize=(1, 1, 1, k), strides=(1, 1, 1, k), padding="VALID")`.
+///
+/// # Shapes
+/// `(B, H, W, C)` to `(B, H, W, CO)`; `C` must be a multiple of `CO` (checked at compile time).
+///
+/// ```
+/// use cnnkit_nn::prelude::*;
+/// let dev = Cpu::default();
+/// // One pixel with 6 channels, pooled in groups of 3.
+/// let x: Images<6> = dev.tensor_from_vec(vec![1., 5., 2., 0., -1., 3.], (1, 1, 1, Const::<6>));
+/// let y = depthwise_max_pool2d::<_, _, _, 6, 2, _>(x).unwrap();
+/// assert_eq!(y.as_vec(), vec![5., 3.]);
+/// ```
+pub fn depthwise_max_pool2d<
+    B: Dim,
+    H: Dim,
+    W: Dim,
+    const C: usize,
+    const CO: usize,
+    T: Tape<f32, Cpu>,
+>(
+    x: Tensor<(B, H, W, Const<C>), f32, Cpu, T>,
+) -> Result<ImageBatch<B, H, W, CO, T>> {
+    const {
+        assert!(
+            CO > 0,
+            "depthwise pooling needs at least one output channel"
+        );
+        assert!(
+            C.is_multiple_of(CO),
+            "depthwise pooling: the input channel count must be a multiple of the output's"
+        );
+    }
+    let k = C / CO;
+    let shape = *x.shape();
+    let (x, xs) = read(x)?;
+    let mut out = vec![0.0f32; xs.len() / k];
+    let mut argmax = vec![0u32; out.len()];
+    pool::depthwise_max_forward(&xs, C, k, &mut out, &mut argmax);
+    drop(xs);
+    record_unary(
+        x,
+        out,
+        (shape.0, shape.1, shape.2, Const::<CO>),
+        move |dout, dx| {
+            for (d, &i) in dout.iter().zip(&argmax) {
+                dx[i as usize] += d;
+            }
+        },
+    )
+}
+
+/// Flattens each image into one vector, in Keras' order (row by row, channels innermost).
+///
+/// # Shapes
+/// `(B, H, W, C)` to `(B, H * W * C)`.
+///
+/// Keras: `Flatten()`.
+///
+/// ```
+/// use cnnkit_nn::prelude::*;
+/// let dev = Cpu::default();
+/// let x: Images<2> = dev.zeros_like(&(3, 4, 5, Const::<2>));
+/// assert_eq!(*flatten(x).unwrap().shape(), (3, 40));
+/// ```
+pub fn flatten<B: Dim, H: Dim, W: Dim, const C: usize, T: Tape<f32, Cpu>>(
+    x: Tensor<(B, H, W, Const<C>), f32, Cpu, T>,
+) -> Result<Tensor<(B, usize), f32, Cpu, T>> {
+    let (b, h, w, _) = *x.shape();
+    let n = h.size() * w.size() * C;
+    Ok(x.try_contiguous()?.try_reshape_like(&(b, n))?)
+}
+
+/// Turns a `(B, N)` tensor with run-time `N` into `(B, Const<I>)`, for a `Dense` layer.
+///
+/// # Errors
+/// [`Error::Shape`] naming `layer` when `N != I`.
+pub fn to_features<B: Dim, const I: usize, T: Tape<f32, Cpu>>(
+    x: Tensor<(B, usize), f32, Cpu, T>,
+    layer: &str,
+) -> Result<Tensor<(B, Const<I>), f32, Cpu, T>> {
+    let (b, n) = *x.shape();
+    if n != I {
+        return Err(Error::Shape {
+            layer: layer.to_string(),
+            expected: format!("{I} input features"),
+            actual: format!(
+                "{n} features; fix the layer's input size to {n} (Dense<{n}, ...>) or change the layers before it"
+            ),
+        });
+    }
+    Ok(x.try_reshape_like(&(b, Const::<I>))?)
+}

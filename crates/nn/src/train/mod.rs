@@ -1,0 +1,602 @@
+//! Training and evaluation in Keras' style: [`fit`], [`evaluate`], [`predict`],
+//! [`predict_classes`], a [`History`] of the epochs, and the [`Nadam`] optimizer.
+//!
+//! ```
+//! use cnnkit_nn::prelude::*;
+//! // A toy task: is the bright bar of a 6x6 image vertical (class 0) or horizontal (1)?
+//! let data = cnnkit_nn::train::toy_bars(256, 0);
+//! type Model = (Conv2D<1, 4, 3, 1, Same, Relu>, GlobalAvgPool2D, Dense<4, 2>);
+//! let mut model = Cpu::seed_from_u64(0).build_module::<Model, f32>();
+//! let cfg = FitConfig { epochs: 3, batch_size: 16, verbose: false, ..FitConfig::default() };
+//! let history = fit(&mut model, &data, None, &cfg).unwrap();
+//! assert_eq!(history.epochs.len(), 3);
+//! ```
+//!
+//! Introduced in `notebooks/06_fashion_mnist.ipynb`.
+
+mod nadam;
+
+use std::io::Write;
+use std::time::Instant;
+
+use dfdx::nn::modules::{Module, ModuleMut, ZeroGrads};
+use dfdx::nn::tensor_collection::TensorCollection;
+use dfdx::nn::tensor_collection::{RecursiveWalker, TensorOptions, TensorVisitor, ViewTensorMut};
+use dfdx::optim::{Adam, AdamConfig, Optimizer};
+use dfdx::prelude::*;
+use ndarray::{Array2, Array4};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+
+pub use nadam::Nadam;
+
+use crate::error::{Error, Result};
+use crate::model::{summary, Describe, FeatureShape};
+use crate::ops::Images;
+
+/// Labelled images with `C` channels: what [`fit`] and [`evaluate`] take.
+///
+/// `images` is `(n, height, width, C)` like Keras' `X_train`; `labels` has one class index
+/// per image (`y_train`). [`predict`] ignores the labels, so they may be empty there.
+#[derive(Clone, Debug)]
+pub struct Dataset<const C: usize> {
+    /// Images, `(n, h, w, C)`, usually scaled to `0..1`.
+    pub images: Array4<f32>,
+    /// Class index of each image.
+    pub labels: Vec<u8>,
+}
+
+impl<const C: usize> Dataset<C> {
+    /// Wraps images and labels, checking that they agree.
+    ///
+    /// # Errors
+    /// When the images' last axis is not `C`, or the counts differ.
+    pub fn new(images: Array4<f32>, labels: Vec<u8>) -> Result<Self> {
+        let (n, _, _, c) = images.dim();
+        if c != C {
+            return Err(Error::invalid(
+                "images",
+                format!("they have {c} channels but the data set was declared with {C}"),
+            ));
+        }
+        if !labels.is_empty() && labels.len() != n {
+            return Err(Error::invalid(
+                "labels",
+                format!("{} labels for {n} images", labels.len()),
+            ));
+        }
+        Ok(Dataset {
+            images: images.as_standard_layout().into_owned(),
+            labels,
+        })
+    }
+
+    /// Images without labels, for [`predict`].
+    pub fn unlabeled(images: Array4<f32>) -> Result<Self> {
+        Self::new(images, Vec::new())
+    }
+
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.images.dim().0
+    }
+
+    /// True when there are no images.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `(height, width)` of the images.
+    pub fn image_size(&self) -> (usize, usize) {
+        let (_, h, w, _) = self.images.dim();
+        (h, w)
+    }
+
+    /// Images `range` as a new data set (a copy).
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Self {
+        let images = self
+            .images
+            .slice(ndarray::s![range.clone(), .., .., ..])
+            .to_owned();
+        let labels = if self.labels.is_empty() {
+            Vec::new()
+        } else {
+            self.labels[range].to_vec()
+        };
+        Dataset { images, labels }
+    }
+
+    /// Copies the images at `indices` into one NHWC batch tensor.
+    fn batch(&self, dev: &Cpu, indices: &[usize]) -> Result<Images<C>> {
+        let (_, h, w, _) = self.images.dim();
+        let per = h * w * C;
+        let all = self
+            .images
+            .as_slice()
+            .ok_or_else(|| Error::invalid("images", "not in standard layout"))?;
+        let mut buf = Vec::with_capacity(indices.len() * per);
+        for &i in indices {
+            buf.extend_from_slice(&all[i * per..(i + 1) * per]);
+        }
+        Ok(dev.try_tensor_from_vec(buf, (indices.len(), h, w, Const::<C>))?)
+    }
+
+    /// One-hot targets for `indices`.
+    fn targets<const N: usize>(
+        &self,
+        dev: &Cpu,
+        indices: &[usize],
+    ) -> Result<Tensor<(usize, Const<N>), f32, Cpu>> {
+        let mut buf = vec![0.0f32; indices.len() * N];
+        for (row, &i) in indices.iter().enumerate() {
+            let label = self.labels[i] as usize;
+            if label >= N {
+                return Err(Error::invalid(
+                    "labels",
+                    format!("label {label} at index {i}, but the model has only {N} outputs"),
+                ));
+            }
+            buf[row * N + label] = 1.0;
+        }
+        Ok(dev.try_tensor_from_vec(buf, (indices.len(), Const::<N>))?)
+    }
+}
+
+impl TryFrom<&cnnkit_data::Split> for Dataset<1> {
+    type Error = Error;
+
+    /// Fashion-MNIST images scaled to `0..1` as `(n, 28, 28, 1)`, like the lecture's
+    /// `X_train = X_train_full / 255.` with a channel axis added.
+    ///
+    /// ```
+    /// use cnnkit_nn::prelude::*;
+    /// let split = cnnkit_data::Split::new(vec![255; 2 * 784], vec![3, 7]).unwrap();
+    /// let data = Dataset::try_from(&split).unwrap();
+    /// assert_eq!(data.images.dim(), (2, 28, 28, 1));
+    /// assert_eq!(data.images[[1, 5, 5, 0]], 1.0);
+    /// ```
+    fn try_from(split: &cnnkit_data::Split) -> Result<Self> {
+        let n = split.len();
+        let images = Array4::from_shape_vec((n, 28, 28, 1), split.images_f32()).map_err(|_| {
+            Error::invalid(
+                "Fashion-MNIST split",
+                format!("{} pixels for {n} images of 28x28", split.images.len()),
+            )
+        })?;
+        Dataset::new(images, split.labels.clone())
+    }
+}
+
+/// Which optimizer [`fit`] uses.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OptimizerKind {
+    /// [`Nadam`], as in the lecture (`optimizer="nadam"`).
+    Nadam,
+    /// dfdx's Adam with Keras' defaults (`optimizer="adam"`).
+    Adam,
+}
+
+/// Settings of [`fit`]. `FitConfig::default()` is the lecture's: 10 epochs, batch 32,
+/// Nadam with learning rate 0.001.
+#[derive(Clone, Debug)]
+pub struct FitConfig {
+    /// Passes over the training data.
+    pub epochs: usize,
+    /// Images per gradient step.
+    pub batch_size: usize,
+    /// Learning rate.
+    pub lr: f32,
+    /// Optimizer.
+    pub optimizer: OptimizerKind,
+    /// Seed of the shuffling and of dropout (the model's initial weights come from the
+    /// device it was built on: `Cpu::seed_from_u64`).
+    pub seed: u64,
+    /// Print progress during each epoch and one line per epoch.
+    pub verbose: bool,
+    /// Stop after this many batches per epoch (for quick demos); `None` for all.
+    pub max_batches: Option<usize>,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        FitConfig {
+            epochs: 10,
+            batch_size: 32,
+            lr: 0.001,
+            optimizer: OptimizerKind::Nadam,
+            seed: 42,
+            verbose: true,
+            max_batches: None,
+        }
+    }
+}
+
+/// Loss and accuracy after one epoch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpochStats {
+    /// Mean training loss over the epoch's batches (dropout active, like Keras).
+    pub loss: f32,
+    /// Training accuracy over the epoch.
+    pub accuracy: f32,
+    /// Validation loss at the end of the epoch, when validation data was given.
+    pub val_loss: Option<f32>,
+    /// Validation accuracy at the end of the epoch.
+    pub val_accuracy: Option<f32>,
+    /// Wall-clock seconds of the epoch, validation included.
+    pub seconds: f64,
+}
+
+/// What [`fit`] returns, like Keras' `History`: one [`EpochStats`] per epoch.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    /// The epochs in order.
+    pub epochs: Vec<EpochStats>,
+}
+
+impl History {
+    /// A named series, as in Keras' `history.history["val_loss"]`: `loss`, `accuracy`,
+    /// `val_loss` or `val_accuracy` (empty for an unknown name or missing validation).
+    pub fn series(&self, name: &str) -> Vec<f32> {
+        self.epochs
+            .iter()
+            .filter_map(|e| match name {
+                "loss" => Some(e.loss),
+                "accuracy" => Some(e.accuracy),
+                "val_loss" => e.val_loss,
+                "val_accuracy" => e.val_accuracy,
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Total training time in seconds.
+    pub fn seconds(&self) -> f64 {
+        self.epochs.iter().map(|e| e.seconds).sum()
+    }
+}
+
+/// Loss and accuracy of a model on a data set, from [`evaluate`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Evaluation {
+    /// Mean cross-entropy.
+    pub loss: f32,
+    /// Fraction of images whose most probable class is the label.
+    pub accuracy: f32,
+}
+
+/// Images per forward pass in [`evaluate`] and [`predict`].
+const PREDICT_BATCH: usize = 256;
+
+/// The bound a model needs to be trained on `C`-channel images with `N` classes: a
+/// forward pass with and without a gradient tape, parameters, and a [`Describe`] for the
+/// shape check.
+pub trait Classifier<const C: usize, const N: usize>:
+    Describe
+    + TensorCollection<f32, Cpu, To<f32, Cpu> = Self>
+    + ModuleMut<
+        Images<C, OwnedTape<f32, Cpu>>,
+        Output = Tensor<(usize, Const<N>), f32, Cpu, OwnedTape<f32, Cpu>>,
+        Error = CpuError,
+    > + Module<Images<C>, Output = Tensor<(usize, Const<N>), f32, Cpu>, Error = CpuError>
+{
+}
+
+impl<M, const C: usize, const N: usize> Classifier<C, N> for M where
+    M: Describe
+        + TensorCollection<f32, Cpu, To<f32, Cpu> = Self>
+        + ModuleMut<
+            Images<C, OwnedTape<f32, Cpu>>,
+            Output = Tensor<(usize, Const<N>), f32, Cpu, OwnedTape<f32, Cpu>>,
+            Error = CpuError,
+        > + Module<Images<C>, Output = Tensor<(usize, Const<N>), f32, Cpu>, Error = CpuError>
+{
+}
+
+/// Replaces every parameter tensor by a copy with a new id (values and other settings
+/// unchanged), see [`fit`].
+fn renew_tensor_ids<M: TensorCollection<f32, Cpu>>(model: &mut M, dev: &Cpu) -> Result<()> {
+    struct Renew<'a>(&'a Cpu);
+    impl TensorVisitor<f32, Cpu> for Renew<'_> {
+        type Viewer = ViewTensorMut;
+        type Err = CpuError;
+        type E2 = f32;
+        type D2 = Cpu;
+        fn visit<S: Shape>(
+            &mut self,
+            _: TensorOptions<S, f32, Cpu>,
+            t: &mut Tensor<S, f32, Cpu>,
+        ) -> std::result::Result<Option<Tensor<S, f32, Cpu>>, CpuError> {
+            *t = self.0.try_tensor_from_vec(t.as_vec(), *t.shape())?;
+            Ok(None)
+        }
+    }
+    M::iter_tensors(&mut RecursiveWalker {
+        m: model,
+        f: &mut Renew(dev),
+    })?;
+    Ok(())
+}
+
+/// Checks the model against the data's image size before any work is done.
+fn check_model<M: Describe, const C: usize>(
+    model: &M,
+    data: &Dataset<C>,
+    what: &str,
+) -> Result<()> {
+    if data.is_empty() {
+        return Err(Error::invalid(what, "it contains no images"));
+    }
+    let (h, w) = data.image_size();
+    summary(model, FeatureShape::image(h, w, C))?;
+    Ok(())
+}
+
+/// Cross-entropy and correct predictions of a batch of logits against labels.
+fn batch_metrics(
+    logits: &[f32],
+    n_classes: usize,
+    labels: impl Iterator<Item = u8>,
+) -> (f64, usize) {
+    let mut loss = 0.0f64;
+    let mut correct = 0;
+    for (row, label) in logits.chunks_exact(n_classes).zip(labels) {
+        let max = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+        let sum: f32 = row.iter().map(|v| (v - max).exp()).sum();
+        loss += (max + sum.ln() - row[label as usize]) as f64;
+        let arg = argmax(row);
+        if arg == label as usize {
+            correct += 1;
+        }
+    }
+    (loss, correct)
+}
+
+fn argmax(row: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, v) in row.iter().enumerate() {
+        if *v > row[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Trains `model` on `train` for `cfg.epochs` epochs of shuffled mini-batches, like
+/// Keras' `model.fit(X_train, y_train, epochs=..., validation_data=(X_valid, y_valid))`.
+///
+/// The model outputs logits; the loss is softmax cross-entropy (Keras'
+/// `sparse_categorical_crossentropy` on a softmax output). Dropout is active only here.
+/// With the same seeds, two runs give identical weights.
+///
+/// # Errors
+/// A shape error naming the layer when the model does not fit the images (checked before
+/// training), a label outside the model's classes, or an empty data set.
+pub fn fit<M: Classifier<C, N>, const C: usize, const N: usize>(
+    model: &mut M,
+    train: &Dataset<C>,
+    validation: Option<&Dataset<C>>,
+    cfg: &FitConfig,
+) -> Result<History> {
+    check_model(model, train, "training data")?;
+    if let Some(v) = validation {
+        check_model(model, v, "validation data")?;
+    }
+    if cfg.batch_size == 0 {
+        return Err(Error::invalid("batch_size", "it must be at least 1"));
+    }
+    if train.labels.len() != train.len() {
+        return Err(Error::invalid("training data", "every image needs a label"));
+    }
+    crate::build::warn_if_slow();
+    let dev = Cpu::seed_from_u64(cfg.seed);
+    // Give every parameter a fresh tensor id from this call. Gradients are keyed by id, and
+    // in evcxr each cell links its own copy of dfdx, whose id counter restarts at zero: a
+    // model built in an earlier cell would share ids with the tensors made here.
+    renew_tensor_ids(model, &dev)?;
+    let mut rng = StdRng::seed_from_u64(cfg.seed);
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let mut nadam = Nadam::new(cfg.lr);
+    let mut adam = Adam::new(
+        model,
+        AdamConfig {
+            lr: cfg.lr as f64,
+            eps: 1e-7,
+            ..Default::default()
+        },
+    );
+    let mut grads = model.try_alloc_grads()?;
+    let mut history = History::default();
+    let steps = {
+        let all = train.len().div_ceil(cfg.batch_size);
+        cfg.max_batches.map_or(all, |m| m.min(all))
+    };
+    for epoch in 0..cfg.epochs {
+        let start = Instant::now();
+        order.shuffle(&mut rng);
+        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+        let mut next_report = 1;
+        for (step, idx) in order.chunks(cfg.batch_size).take(steps).enumerate() {
+            let x = train.batch(&dev, idx)?;
+            let y = train.targets::<N>(&dev, idx)?;
+            let logits =
+                crate::ops::without_input_gradient(|| model.try_forward_mut(x.traced(grads)))?;
+            let values = logits.with_empty_tape().as_vec();
+            let loss = cross_entropy_with_logits_loss(logits, y);
+            grads = loss.backward();
+            match cfg.optimizer {
+                OptimizerKind::Nadam => nadam.step(model, &mut grads)?,
+                OptimizerKind::Adam => adam
+                    .update(model, &grads)
+                    .map_err(|e| Error::invalid("optimizer step", e.to_string()))?,
+            }
+            model.try_zero_grads(&mut grads)?;
+            let (l, c) = batch_metrics(&values, N, idx.iter().map(|&i| train.labels[i]));
+            loss_sum += l;
+            correct += c;
+            seen += idx.len();
+            if cfg.verbose && (step + 1) * 10 >= next_report * steps && step + 1 < steps {
+                next_report = (step + 1) * 10 / steps + 1;
+                progress_line(
+                    step + 1,
+                    steps,
+                    start,
+                    loss_sum / seen as f64,
+                    correct as f64 / seen as f64,
+                );
+            }
+        }
+        let mut stats = EpochStats {
+            loss: (loss_sum / seen.max(1) as f64) as f32,
+            accuracy: correct as f32 / seen.max(1) as f32,
+            val_loss: None,
+            val_accuracy: None,
+            seconds: 0.0,
+        };
+        if let Some(v) = validation {
+            let e = evaluate(model, v)?;
+            stats.val_loss = Some(e.loss);
+            stats.val_accuracy = Some(e.accuracy);
+        }
+        stats.seconds = start.elapsed().as_secs_f64();
+        if cfg.verbose {
+            println!("{}", epoch_line(epoch + 1, cfg.epochs, steps, &stats));
+        }
+        history.epochs.push(stats);
+    }
+    Ok(history)
+}
+
+fn progress_line(step: usize, steps: usize, start: Instant, loss: f64, acc: f64) {
+    let width = 30;
+    let done = step * width / steps;
+    let elapsed = start.elapsed().as_secs_f64();
+    let eta = elapsed / step as f64 * (steps - step) as f64;
+    println!(
+        "{step:>w$}/{steps} [{}>{}] - ETA: {eta:.0}s - loss: {loss:.4} - accuracy: {acc:.4}",
+        "=".repeat(done.saturating_sub(1)),
+        ".".repeat(width - done.max(1)),
+        w = steps.to_string().len()
+    );
+    let _ = std::io::stdout().flush();
+}
+
+/// One Keras-style epoch line: `Epoch 3/10 - 1719 steps - 42s - loss: 0.4100 - ...`.
+fn epoch_line(epoch: usize, epochs: usize, steps: usize, s: &EpochStats) -> String {
+    let mut line = format!(
+        "Epoch {epoch}/{epochs} - {steps} steps - {:.0}s - loss: {:.4} - accuracy: {:.4}",
+        s.seconds, s.loss, s.accuracy
+    );
+    if let (Some(l), Some(a)) = (s.val_loss, s.val_accuracy) {
+        line.push_str(&format!(" - val_loss: {l:.4} - val_accuracy: {a:.4}"));
+    }
+    line
+}
+
+/// Runs the model without a tape over `data` in batches and hands each batch's logits to `f`.
+fn for_each_batch<
+    M: Module<Images<C>, Output = Tensor<(usize, Const<N>), f32, Cpu>, Error = CpuError>,
+    const C: usize,
+    const N: usize,
+>(
+    model: &M,
+    data: &Dataset<C>,
+    mut f: impl FnMut(std::ops::Range<usize>, Vec<f32>),
+) -> Result<()> {
+    let dev = Cpu::default();
+    let all: Vec<usize> = (0..data.len()).collect();
+    for (i, idx) in all.chunks(PREDICT_BATCH).enumerate() {
+        let x = data.batch(&dev, idx)?;
+        let logits = model.try_forward(x)?;
+        let start = i * PREDICT_BATCH;
+        f(start..start + idx.len(), logits.as_vec());
+    }
+    Ok(())
+}
+
+/// Loss and accuracy on a labelled data set, like Keras' `model.evaluate(X_test, y_test)`.
+///
+/// # Errors
+/// A shape error naming the layer, or missing labels.
+pub fn evaluate<M: Classifier<C, N>, const C: usize, const N: usize>(
+    model: &M,
+    data: &Dataset<C>,
+) -> Result<Evaluation> {
+    check_model(model, data, "evaluation data")?;
+    if data.labels.len() != data.len() {
+        return Err(Error::invalid(
+            "evaluation data",
+            "every image needs a label",
+        ));
+    }
+    let (mut loss, mut correct) = (0.0f64, 0usize);
+    for_each_batch(model, data, |range, logits| {
+        let (l, c) = batch_metrics(&logits, N, data.labels[range].iter().copied());
+        loss += l;
+        correct += c;
+    })?;
+    Ok(Evaluation {
+        loss: (loss / data.len() as f64) as f32,
+        accuracy: correct as f32 / data.len() as f32,
+    })
+}
+
+/// Class probabilities, `(n, N)`, like Keras' `model.predict(X)` on a softmax output.
+///
+/// # Errors
+/// A shape error naming the layer.
+pub fn predict<M: Classifier<C, N>, const C: usize, const N: usize>(
+    model: &M,
+    data: &Dataset<C>,
+) -> Result<Array2<f32>> {
+    check_model(model, data, "prediction data")?;
+    let mut out = Array2::<f32>::zeros((data.len(), N));
+    for_each_batch(model, data, |range, logits| {
+        for (row, logit) in range.zip(logits.chunks_exact(N)) {
+            let max = logit.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+            let exp: Vec<f32> = logit.iter().map(|v| (v - max).exp()).collect();
+            let sum: f32 = exp.iter().sum();
+            for (j, e) in exp.iter().enumerate() {
+                out[[row, j]] = e / sum;
+            }
+        }
+    })?;
+    Ok(out)
+}
+
+/// The most probable class of each image, like `model.predict(X).argmax(axis=1)`.
+///
+/// # Errors
+/// A shape error naming the layer.
+pub fn predict_classes<M: Classifier<C, N>, const C: usize, const N: usize>(
+    model: &M,
+    data: &Dataset<C>,
+) -> Result<Vec<usize>> {
+    let mut out = Vec::with_capacity(data.len());
+    check_model(model, data, "prediction data")?;
+    for_each_batch(model, data, |_, logits| {
+        out.extend(logits.chunks_exact(N).map(argmax))
+    })?;
+    Ok(out)
+}
+
+/// A synthetic data set for tests and demos: 6x6 images with one bright bar, vertical
+/// (label 0) or horizontal (label 1), at a random place, plus noise.
+pub fn toy_bars(n: usize, seed: u64) -> Dataset<1> {
+    use rand::Rng;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut images = Array4::<f32>::zeros((n, 6, 6, 1));
+    let mut labels = Vec::with_capacity(n);
+    for i in 0..n {
+        let label = rng.gen_range(0..2u8);
+        let pos = rng.gen_range(0..6);
+        for y in 0..6 {
+            for x in 0..6 {
+                let on = if label == 0 { x == pos } else { y == pos };
+                images[[i, y, x, 0]] = if on { 1.0 } else { 0.0 } + rng.gen_range(0.0..0.3);
+            }
+        }
+        labels.push(label);
+    }
+    Dataset { images, labels }
+}

@@ -1,0 +1,41 @@
+//! The book's chapter-14 figures, redrawn by our code as SVG diagrams.
+//!
+//! The lecture borrows figures 14-1 … 14-12 from the book; these functions draw the same
+//! ideas from numbers that a notebook can change (another kernel size, another stride,
+//! other values in the cells), so that a figure becomes an experiment.
+//!
+//! | book figure | idea | function |
+//! |---|---|---|
+//! | 14-2, 14-5 | local receptive fields growing through layers | [`receptive_field`] |
+//! | 14-6, 14-7 | zero padding; stride 2 shrinks the output | [`padding_grid`] |
+//! | 14-8, 14-9 | filters produce a stack of feature maps | [`feature_map_stack`] |
+//! | 14-10 | max pooling with numbers | [`pooling_grid`] |
+//! | 14-11 | invariance to small shifts | [`pooling_invariance`] |
+//! | 14-12 | depthwise max pooling | [`depthwise_pooling_diagram`] |
+//! | 14-3, 14-9 | a typical CNN | [`cnn_architecture`], [`LECTURE_CNN`] |
+//!
+//! Every function returns an [`Svg`](crate::plot::Svg): the last expression of a notebook
+//! cell shows it, `.save("figures/x.svg")` writes it. The geometry (output sizes, Keras'
+//! `same` padding) comes from [`cnnkit_nn::arith`], the same code the layers use.
+//!
+//! ```
+//! use cnnkit_nn::arith::{Padding, Window};
+//! let fig = cnnkit_viz::figures::padding_grid(5, 7, 3, 1, Padding::Same, (0, 0))?;
+//! assert!(fig.as_str().starts_with("<svg"));
+//! let fig = cnnkit_viz::figures::receptive_field((9, 9), &[Window::new(3, 1); 3], (0, 0))?;
+//! assert!(fig.as_str().contains("수용장 7×7"));
+//! # Ok::<(), cnnkit_viz::Error>(())
+//! ```
+
+mod architecture;
+mod grid;
+mod padding;
+mod pooling;
+mod receptive;
+mod stack;
+
+pub use architecture::{cnn_architecture, LECTURE_CNN};
+pub use padding::padding_grid;
+pub use pooling::{depthwise_pooling_diagram, pooling_grid, pooling_invariance};
+pub use receptive::receptive_field;
+pub use stack::feature_map_stack;
