@@ -68,7 +68,7 @@ bench-anchors:
 	.venv-anchors/bin/python scripts/anchor_bench.py keras $(or $(ANCHOR_STEPS),1000) 32
 
 student: setup
-	@$(BIN)/cnnkit-student notebooks/exercises -o build/student
+	@$(BIN)/cnnkit-student build notebooks/exercises -o build/student
 
 clean:
 	rm -rf build

@@ -1,10 +1,21 @@
-"""cnnkit-student: turns the instructor's exercise notebooks into student notebooks, and grades
-executed ones.
+"""cnnkit-student: student notebooks from the instructor's exercise notebooks; checking and
+grading them.
 
-    cnnkit-student                          # notebooks/exercises -> build/student
-    cnnkit-student notebooks/exercises -o build/student
-    cnnkit-student --check                   # only validate the markers
-    cnnkit-student --grade build/graded/executed/*.ipynb [--csv grades.csv]
+    cnnkit-student build [PATHS] [-o OUT]     # notebooks/exercises -> build/student (make student)
+    cnnkit-student validate [PATHS]           # only check the markers and the nbgrader metadata
+    cnnkit-student check build/student/ex01_cnn_arithmetic.ipynb
+                                              # run a student's notebook, show every check's verdict
+    cnnkit-student grade submissions/kim --csv build/graded/kim.csv
+                                              # run submissions, score them against notebooks/exercises
+    cnnkit-student grade --executed build/graded/kim/executed   # score notebooks run already
+
+`check` and `grade` run each notebook with a fresh kernel exactly as cnnkit-run does
+(`run.NotebookRun`; --quick for quick mode), keep the executed notebooks in the output
+folder (default build/check, build/graded) and read each check cell's verdict from its
+output. `grade` takes the points and the check cells from the instructor notebook of the
+same file name (by nbgrader grade_id) and gives nothing for a check cell whose code was
+changed. The old flags still work: no subcommand means `build`, `--check` means
+`validate`, `--grade` means `grade --executed`.
 
 Conventions in an instructor notebook (see README, "For instructors"):
 
@@ -48,6 +59,7 @@ from __future__ import annotations
 import argparse
 import copy
 import csv
+import os
 import re
 import shutil
 import sys
@@ -342,24 +354,25 @@ def check_results(executed: Any, name: str, source: Any | None = None) -> list[C
 
 
 def grade(executed_paths: list[Path], source_dir: Path | None, csv_path: Path | None) -> int:
+    """Scores executed notebooks (the verdicts in their outputs) and prints one line per check."""
+    executed = [(path.name, nbformat.read(path, as_version=4)) for path in executed_paths]
+    return grade_executed(executed, source_dir, csv_path)
+
+
+def grade_executed(executed: list[tuple[str, Any]], source_dir: Path | None, csv_path: Path | None) -> int:
+    """Like `grade`, for (file name, executed notebook or None) pairs; None: the notebook
+    could not be read, so all of its checks are missing."""
     rows: list[CheckResult] = []
-    for path in executed_paths:
-        nb = nbformat.read(path, as_version=4)
+    for name, nb in executed:
         source = None
         if source_dir is not None:
-            src = source_dir / path.name
+            src = source_dir / name
             if not src.exists():
-                print(f"cnnkit-student: no instructor notebook {src} for {path}", file=sys.stderr)
+                print(f"cnnkit-student: no instructor notebook {src} for {name}", file=sys.stderr)
                 return 2
             source = nbformat.read(src, as_version=4)
-        rows += check_results(nb, path.name, source)
-    width = max([len(r.notebook) + len(r.grade_id) + 3 for r in rows] + [10])
-    for r in rows:
-        flag = "  (check cell modified!)" if r.modified else ""
-        print(f"{(r.notebook + ' / ' + r.grade_id):<{width}} {r.verdict:<9} {r.earned:g}/{r.points:g}{flag}")
-    total = sum(r.earned for r in rows)
-    possible = sum(r.points for r in rows)
-    print(f"total {total:g}/{possible:g} points")
+        rows += check_results(nb if nb is not None else nbformat.v4.new_notebook(), name, source)
+    print_results(rows)
     if csv_path:
         with open(csv_path, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
@@ -367,6 +380,45 @@ def grade(executed_paths: list[Path], source_dir: Path | None, csv_path: Path | 
             for r in rows:
                 w.writerow([r.notebook, r.grade_id, r.verdict, r.earned, r.points, r.modified])
     return 0
+
+
+def print_results(rows: list[CheckResult]) -> None:
+    width = max([len(r.notebook) + len(r.grade_id) + 3 for r in rows] + [10])
+    for r in rows:
+        flag = "  (check cell modified!)" if r.modified else ""
+        print(f"{(r.notebook + ' / ' + r.grade_id):<{width}} {r.verdict:<9} {r.earned:g}/{r.points:g}{flag}")
+    total = sum(r.earned for r in rows)
+    possible = sum(r.points for r in rows)
+    print(f"total {total:g}/{possible:g} points")
+
+
+def run_notebooks(paths: list[Path], out: Path, quick: bool, timeout: int, html_pages: bool = False) -> list[Any]:
+    """Runs each notebook with a fresh kernel as cnnkit-run does (one shared build folder)
+    and writes the executed notebooks to out/executed/; returns the NotebookResults."""
+    from .kernel_env import kernel_environment
+    from .report import Outputs
+    from .run import NotebookRun
+
+    names = [p.name for p in paths]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SystemExit(f"cnnkit-student: two notebooks with the same name (one folder per student): {dupes}")
+    outputs = Outputs(out, html_pages=html_pages)
+    results = []
+    with kernel_environment(quick) as env:
+        for path in paths:
+            print(f"\n{path}", flush=True)
+            result = NotebookRun(
+                path, name=path.stem, env=env, timeout=timeout, log_path=outputs.log_path(path.stem)
+            ).execute()
+            problem = outputs.write(result)
+            if problem:
+                print(f"  ({problem})")
+            if result.failure:
+                print(f"  stopped: {result.failure.headline()} (the checks after it have no verdict)")
+            results.append(result)
+    print()
+    return results
 
 
 # --------------------------------------------------------------------------------------------
@@ -438,30 +490,81 @@ def configure_nbgrader(c: Any, timeout: int = 3600) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
+SUBCOMMANDS = ("build", "validate", "check", "grade")
+
+
+def legacy_argv(argv: list[str]) -> list[str]:
+    """The old command line (make_student.py's flags) in subcommand form."""
+    if argv and (argv[0] in SUBCOMMANDS or argv[0] in ("-h", "--help")):
+        return argv
+    if "--grade" in argv:
+        return ["grade", "--executed", *[a for a in argv if a != "--grade"]]
+    if "--check" in argv:
+        return ["validate", *[a for a in argv if a != "--check"]]
+    return ["build", *argv]
+
+
+def parser() -> argparse.ArgumentParser:
+    from .run import DEFAULT_TIMEOUT
+
     ap = argparse.ArgumentParser(
-        description="Generate student notebooks from the instructor's exercise notebooks, or grade executed ones.",
+        prog="cnnkit-student",
+        description="Student notebooks from the instructor's exercise notebooks; check and grade them.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    ap.add_argument("paths", nargs="*", help=f"notebooks or folders (default: {DEFAULT_SRC.relative_to(ROOT)})")
-    ap.add_argument("-o", "--out", default=str(DEFAULT_OUT), help="output folder (default: build/student)")
-    ap.add_argument("--dep-path", help="rewrite the path in `:dep cnnkit = { path = ... }` (e.g. an absolute path)")
-    ap.add_argument("--check", action="store_true", help="only validate the instructor notebooks' markers")
-    ap.add_argument("--grade", action="store_true", help="grade executed notebooks given as paths")
-    ap.add_argument("--source", default=str(DEFAULT_SRC), help="with --grade: the instructor notebooks (points)")
-    ap.add_argument("--csv", help="with --grade: also write the results to this CSV file")
-    args = ap.parse_args(argv)
+    sub = ap.add_subparsers(dest="command", metavar="{build,validate,check,grade}")
+    src_help = f"notebooks or folders (default: {DEFAULT_SRC.relative_to(ROOT)})"
 
+    p = sub.add_parser("build", help="write student notebooks: no solutions, no outputs (make student)")
+    p.add_argument("paths", nargs="*", help=src_help)
+    p.add_argument("-o", "--out", default=str(DEFAULT_OUT), help="output folder (default: build/student)")
+    p.add_argument("--dep-path", help="rewrite the path in `:dep cnnkit = { path = ... }` (e.g. an absolute path)")
+
+    p = sub.add_parser("validate", help="only check the instructor notebooks' markers and nbgrader metadata")
+    p.add_argument("paths", nargs="*", help=src_help)
+    p.add_argument("-o", "--out", help=argparse.SUPPRESS)  # accepted (and ignored) as with the old --check
+
+    def run_options(p: argparse.ArgumentParser, out: str) -> None:
+        p.add_argument("--out", default=str(BUILD / out), help=f"output folder for the executed notebooks (default: build/{out})")
+        p.add_argument(
+            "--quick",
+            action="store_true",
+            default=os.environ.get("QUICK", "") not in ("", "0"),
+            help="quick mode: CNNKIT_QUICK=1 in the kernels (default when QUICK=1 is set)",
+        )
+        p.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, help=f"seconds per cell (default {DEFAULT_TIMEOUT})")
+
+    p = sub.add_parser("check", help="run student notebooks and show each check cell's verdict")
+    p.add_argument("paths", nargs="+", help="student notebooks or folders")
+    run_options(p, "check")
+    p.add_argument("--html", action="store_true", help="also write HTML pages of the executed notebooks")
+
+    p = sub.add_parser("grade", help="run submitted notebooks and score them against the instructor notebooks")
+    p.add_argument("paths", nargs="+", help="submitted notebooks or a folder of them (one student)")
+    p.add_argument("--source", default=str(DEFAULT_SRC), help="the instructor notebooks (points, check cells)")
+    p.add_argument("--csv", help="also write the results to this CSV file")
+    p.add_argument("--executed", action="store_true", help="the notebooks ran already: score their outputs as they are")
+    run_options(p, "graded")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(legacy_argv(sys.argv[1:] if argv is None else list(argv)))
     try:
-        if args.grade:
-            if not args.paths:
-                ap.error("--grade needs executed notebooks")
-            return grade(find_notebooks(args.paths), Path(args.source), Path(args.csv) if args.csv else None)
+        if args.command == "grade":
+            paths = find_notebooks(args.paths)
+            csv_path = Path(args.csv) if args.csv else None
+            if args.executed:
+                return grade(paths, Path(args.source), csv_path)
+            results = run_notebooks(paths, Path(args.out), args.quick, args.timeout)
+            return grade_executed([(Path(r.path).name, r.nb) for r in results], Path(args.source), csv_path)
+        if args.command == "check":
+            return check(find_notebooks(args.paths), Path(args.out), args.quick, args.timeout, args.html)
         sources = find_notebooks(args.paths or [DEFAULT_SRC])
         if not sources:
             print("cnnkit-student: no notebooks found", file=sys.stderr)
             return 1
-        if args.check:
+        if args.command == "validate":
             for path in sources:
                 s = validate(nbformat.read(path, as_version=4), path.name)
                 print(f"ok  {path.name}: {s.tasks} task cells, {s.checks} check cells, {s.points:g} points")
@@ -475,6 +578,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {out / s.name}: {s.tasks} task cells, {s.checks} check cells, {s.points:g} points")
     print(f"{len(summaries)} student notebooks in {out}, {sum(s.points for s in summaries):g} points in all")
     return 0
+
+
+def check(paths: list[Path], out: Path, quick: bool, timeout: int, html_pages: bool = False) -> int:
+    """Runs a student's notebooks and prints each check cell's verdict (points from the
+    notebook itself). Exit status 0 only when every notebook ran and every check is correct."""
+    results = run_notebooks(paths, out, quick, timeout, html_pages)
+    rows: list[CheckResult] = []
+    for r in results:
+        rows += check_results(r.nb if r.nb is not None else nbformat.v4.new_notebook(), Path(r.path).name)
+    if rows:
+        print_results(rows)
+    else:
+        print("no check cells (nbgrader metadata \"grade\": true) in these notebooks")
+    failed = [r for r in results if not r.passed]
+    for r in failed:
+        print(f"{Path(r.path).name}: {r.failure.headline()}")
+    print(f"executed notebooks in {out / 'executed'}")
+    return 0 if not failed and all(r.verdict == "correct" for r in rows) else 1
 
 
 if __name__ == "__main__":

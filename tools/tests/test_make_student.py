@@ -178,7 +178,7 @@ def test_student_notebooks_have_no_solutions_and_no_outputs():
 
 
 def test_cli_writes_students_and_copies_evcxr_toml(tmp_path, capsys):
-    rc = ms.main([str(EXERCISES), "-o", str(tmp_path)])
+    rc = ms.main(["build", str(EXERCISES), "-o", str(tmp_path)])
     out = capsys.readouterr().out
     assert rc == 0
     assert sorted(p.name for p in tmp_path.glob("*.ipynb")) == [p.name for p in INSTRUCTOR]
@@ -186,12 +186,22 @@ def test_cli_writes_students_and_copies_evcxr_toml(tmp_path, capsys):
     assert out.rstrip().splitlines()[-1] == f"5 student notebooks in {tmp_path}, 50 points in all"
 
 
-def test_cli_check_mode_and_marker_errors(tmp_path, capsys):
-    assert ms.main(["--check"]) == 0
+def test_cli_validate_and_marker_errors(tmp_path, capsys):
+    assert ms.main(["validate"]) == 0
     bad = _notebook(_task("// BEGIN SOLUTION\nx"))
     nbformat.write(bad, tmp_path / "bad.ipynb")
-    assert ms.main([str(tmp_path / "bad.ipynb"), "-o", str(tmp_path / "out")]) == 1
+    assert ms.main(["build", str(tmp_path / "bad.ipynb"), "-o", str(tmp_path / "out")]) == 1
     assert "bad.ipynb, cell 0" in capsys.readouterr().err
+    assert ms.main(["validate", str(tmp_path / "bad.ipynb")]) == 1
+
+
+def test_the_old_flags_mean_the_subcommands():
+    assert ms.legacy_argv([]) == ["build"]
+    assert ms.legacy_argv(["notebooks/exercises", "-o", "x"]) == ["build", "notebooks/exercises", "-o", "x"]
+    assert ms.legacy_argv(["--check"]) == ["validate"]
+    assert ms.legacy_argv(["--grade", "d", "--csv", "g.csv"]) == ["grade", "--executed", "d", "--csv", "g.csv"]
+    assert ms.legacy_argv(["grade", "d"]) == ["grade", "d"]
+    assert ms.legacy_argv(["--help"]) == ["--help"]
 
 
 def test_dep_path_is_rewritten():
@@ -255,7 +265,7 @@ def test_grade_cli_prints_a_total_and_writes_csv(tmp_path, capsys):
     executed.cells[1].outputs = [_result("✅ 정답입니다! (a)")]
     executed.cells[2].outputs = [_result("⏳ 아직 풀지 않았습니다 (b)")]
     nbformat.write(executed, sub_dir / "hw.ipynb")
-    rc = ms.main(["--grade", str(sub_dir), "--source", str(src_dir), "--csv", str(tmp_path / "g.csv")])
+    rc = ms.main(["grade", "--executed", str(sub_dir), "--source", str(src_dir), "--csv", str(tmp_path / "g.csv")])
     out = capsys.readouterr().out
     assert rc == 0
     assert "total 3/5 points" in out
