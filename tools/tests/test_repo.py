@@ -84,3 +84,37 @@ def test_committed_notebooks_use_only_tags_the_runner_knows():
                     if tag not in TAGS and not TAG_TIMEOUT.match(tag):
                         unknown.append(f"{path.relative_to(ROOT)} cell {i}: {tag}")
     assert not unknown, unknown
+
+
+def test_no_file_edits_sys_path():
+    """The tools are one installed package: nothing pushes folders onto sys.path."""
+    needles = ["sys.path." + verb for verb in ("insert", "append", "extend")]
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    files += [str(p.relative_to(ROOT)) for p in (ROOT / "tools").rglob("*.py")]  # also files not committed yet
+    hits = []
+    for name in sorted(set(files)):
+        path = ROOT / name
+        if path.suffix not in (".py", ".md", ".sh", ".toml", ".ipynb", ".txt", ".yml") or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        hits += [f"{name}: {n}" for n in needles if n in text]
+    assert not hits, hits
+
+
+def test_pyproject_depends_on_the_packages_requirements_txt_pins():
+    req = pins_of((ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines())
+    text = (ROOT / "tools" / "pyproject.toml").read_text(encoding="utf-8")
+    block = re.search(r"^dependencies = \[(.*?)\]", text, re.M | re.S).group(1)
+    deps = {name.lower().replace("_", "-") for name in re.findall(r'"([A-Za-z0-9_.\-]+)"', block)}
+    assert deps == set(req), "tools/pyproject.toml's dependencies and requirements.txt name different packages"
+
+
+def test_console_scripts_are_installed_beside_this_python():
+    from importlib import metadata
+
+    scripts = {e.name for e in metadata.distribution("cnnkit-notebooks").entry_points if e.group == "console_scripts"}
+    assert scripts == {"cnnkit-run", "cnnkit-lab", "cnnkit-student", "cnnkit-clean"}
+    bin_dir = Path(sys.executable).parent
+    assert all((bin_dir / s).exists() for s in scripts), "run `make setup`"
+    plugins = {e.value for e in metadata.distribution("cnnkit-notebooks").entry_points if e.group == "pytest11"}
+    assert plugins == {"cnnkit_notebooks.pytest_plugin"}
