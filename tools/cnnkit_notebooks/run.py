@@ -306,7 +306,8 @@ class NotebookRun:
                 self._failure = Failure(late, self._number(late), first_line(earlier.source), *found)
         self._late.clear()
         if self._failure is not None:
-            self._say(f"FAILED ({self._failure.reason}) {cur.seconds:.1f} s")
+            where = f"code cell {self._failure.code_cell}, whose output came late"
+            self._say(f"FAILED ({self._failure.reason} in {where}) {cur.seconds:.1f} s")
             return
         found, note = check_cell(cell)
         if found is not None:
