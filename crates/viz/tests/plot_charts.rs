@@ -5,52 +5,8 @@ use cnnkit_viz::plot::{self, Style};
 use cnnkit_viz::Error;
 use ndarray::array;
 
-/// `(attributes, content)` of every `<text>` element (content trimmed).
-fn texts(svg: &str) -> Vec<(String, String)> {
-    svg.split("<text")
-        .skip(1)
-        .map(|part| {
-            let (attrs, rest) = part.split_once('>').expect("unclosed <text");
-            let content = rest.split("</text>").next().unwrap_or("").trim();
-            (attrs.to_string(), content.to_string())
-        })
-        .collect()
-}
-
-/// The numeric attribute `name` in `attrs`.
-fn attr(attrs: &str, name: &str) -> f64 {
-    let key = format!(" {name}=\"");
-    let start = attrs
-        .find(&key)
-        .unwrap_or_else(|| panic!("no {name} in {attrs}"))
-        + key.len();
-    let end = attrs[start..].find('"').unwrap() + start;
-    attrs[start..end].parse().unwrap()
-}
-
-fn y_of(svg: &str, content: &str) -> f64 {
-    let (a, _) = texts(svg)
-        .into_iter()
-        .find(|(_, c)| c == content)
-        .unwrap_or_else(|| panic!("no text {content:?}"));
-    attr(&a, "y")
-}
-
-fn has_text(svg: &str, content: &str) -> bool {
-    texts(svg).iter().any(|(_, c)| c == content)
-}
-
-fn balanced(svg: &str) {
-    for tag in ["svg", "text", "g"] {
-        let open =
-            svg.matches(&format!("<{tag}>")).count() + svg.matches(&format!("<{tag} ")).count();
-        assert_eq!(
-            open,
-            svg.matches(&format!("</{tag}>")).count(),
-            "<{tag}> not balanced"
-        );
-    }
-}
+mod common;
+use common::{balanced, has_text, texts, y_of};
 
 const LOSS: [f32; 4] = [0.9, 0.6, 0.5, 0.45];
 const VAL_LOSS: [f32; 4] = [0.7, 0.6, 0.55, 0.56];

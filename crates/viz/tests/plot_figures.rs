@@ -5,57 +5,8 @@ use cnnkit_nn::ops::PoolKind;
 use cnnkit_viz::figures;
 use ndarray::{array, Array2, Array3};
 
-/// `(attributes, content)` of every `<text>` element.
-fn texts(svg: &str) -> Vec<(String, String)> {
-    svg.split("<text")
-        .skip(1)
-        .map(|part| {
-            let (attrs, rest) = part.split_once('>').expect("unclosed <text");
-            let content = rest.split("</text>").next().unwrap_or("").trim();
-            (attrs.to_string(), content.to_string())
-        })
-        .collect()
-}
-
-fn attr(attrs: &str, name: &str) -> f64 {
-    let key = format!(" {name}=\"");
-    let start = attrs
-        .find(&key)
-        .unwrap_or_else(|| panic!("no {name} in {attrs}"))
-        + key.len();
-    let end = attrs[start..].find('"').unwrap() + start;
-    attrs[start..end].parse().unwrap()
-}
-
-fn count_text(svg: &str, content: &str) -> usize {
-    texts(svg).iter().filter(|(_, c)| c == content).count()
-}
-
-fn has_text(svg: &str, content: &str) -> bool {
-    count_text(svg, content) > 0
-}
-
-/// Positions `(x, y)` of the text elements showing `content`.
-fn positions(svg: &str, content: &str) -> Vec<(f64, f64)> {
-    texts(svg)
-        .iter()
-        .filter(|(_, c)| c == content)
-        .map(|(a, _)| (attr(a, "x"), attr(a, "y")))
-        .collect()
-}
-
-fn well_formed(svg: &str) {
-    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
-    for tag in ["svg", "text", "g"] {
-        let open =
-            svg.matches(&format!("<{tag}>")).count() + svg.matches(&format!("<{tag} ")).count();
-        assert_eq!(
-            open,
-            svg.matches(&format!("</{tag}>")).count(),
-            "<{tag}> not balanced"
-        );
-    }
-}
+mod common;
+use common::{attr, count_text, has_text, positions, texts, well_formed};
 
 // ---- padding and stride (figures 14-6, 14-7) -------------------------------------------
 
