@@ -3,71 +3,14 @@
 //! differing position.
 
 use cnnkit_homework::*;
-use cnnkit_nn::arith::{axis_geometry, Padding};
+use cnnkit_nn::arith::Padding;
 
-/// A straightforward correct answer: Keras' `same` padding puts the extra zero after.
-fn conv_loops(
-    x: &Array4<f32>,
-    w: &Array4<f32>,
-    b: &Array1<f32>,
-    stride: usize,
-    padding: Padding,
-    flip: bool,
-    bias: bool,
-) -> Option<Array4<f32>> {
-    conv_loops_with(x, w, b, stride, padding, flip, bias, false)
-}
-
-/// [`conv_loops`], optionally with the extra zero of `same` padding before instead of after.
-#[allow(clippy::too_many_arguments)]
-fn conv_loops_with(
-    x: &Array4<f32>,
-    w: &Array4<f32>,
-    b: &Array1<f32>,
-    stride: usize,
-    padding: Padding,
-    flip: bool,
-    bias: bool,
-    extra_before: bool,
-) -> Option<Array4<f32>> {
-    let (n, h, wd, c) = x.dim();
-    let (kh, kw, _, o) = w.dim();
-    let gh = axis_geometry(h, kh, stride, padding).ok()?;
-    let gw = axis_geometry(wd, kw, stride, padding).ok()?;
-    Some(Array4::from_shape_fn(
-        (n, gh.output, gw.output, o),
-        |(img, i, j, f)| {
-            let mut sum = if bias { b[f] } else { 0.0 };
-            for di in 0..kh {
-                for dj in 0..kw {
-                    let (top, left) = if extra_before {
-                        (gh.pad_after, gw.pad_after)
-                    } else {
-                        (gh.pad_before, gw.pad_before)
-                    };
-                    let y = (i * stride + di) as isize - top as isize;
-                    let xx = (j * stride + dj) as isize - left as isize;
-                    if y < 0 || xx < 0 || y >= h as isize || xx >= wd as isize {
-                        continue;
-                    }
-                    let (ki, kj) = if flip {
-                        (kh - 1 - di, kw - 1 - dj)
-                    } else {
-                        (di, dj)
-                    };
-                    for ch in 0..c {
-                        sum += x[[img, y as usize, xx as usize, ch]] * w[[ki, kj, ch, f]];
-                    }
-                }
-            }
-            sum
-        },
-    ))
-}
+mod common;
+use common::{conv_loops, Mistakes};
 
 #[test]
 fn correct_convolution_passes() {
-    let v = check_conv2d(|x, w, b, s, p| conv_loops(x, w, b, s, p, false, true));
+    let v = check_conv2d(|x, w, b, s, p| conv_loops(x, w, b, s, p, Mistakes::default()));
     assert!(v.is_correct(), "{v}");
 }
 
@@ -79,7 +22,19 @@ fn placeholder_is_not_done() {
 
 #[test]
 fn flipped_kernel_is_wrong_with_a_hint() {
-    let v = check_conv2d(|x, w, b, s, p| conv_loops(x, w, b, s, p, true, true));
+    let v = check_conv2d(|x, w, b, s, p| {
+        conv_loops(
+            x,
+            w,
+            b,
+            s,
+            p,
+            Mistakes {
+                flip: true,
+                ..Default::default()
+            },
+        )
+    });
     assert!(v.is_wrong(), "{v}");
     let text = v.to_string();
     // Case 1 has a symmetric kernel of ones, so the first failure is case 2.
@@ -91,7 +46,19 @@ fn flipped_kernel_is_wrong_with_a_hint() {
 #[test]
 fn missing_bias_is_wrong_with_a_hint() {
     // Case 1 has a zero bias, so the first failure is case 2.
-    let v = check_conv2d(|x, w, b, s, p| conv_loops(x, w, b, s, p, false, false));
+    let v = check_conv2d(|x, w, b, s, p| {
+        conv_loops(
+            x,
+            w,
+            b,
+            s,
+            p,
+            Mistakes {
+                no_bias: true,
+                ..Default::default()
+            },
+        )
+    });
     let text = v.to_string();
     assert!(text.contains("사례 2/9"), "{text}");
     assert!(text.contains("편향"), "{text}");
@@ -102,7 +69,19 @@ fn extra_zero_on_the_wrong_side_is_wrong() {
     // Keras puts the extra zero of an odd total padding after (bottom, right); this answer
     // puts it before, which first shows in case 3 (8x8 input, 5x5 kernel, stride 2: three
     // zeros in all).
-    let v = check_conv2d(|x, w, b, s, p| conv_loops_with(x, w, b, s, p, false, true, true));
+    let v = check_conv2d(|x, w, b, s, p| {
+        conv_loops(
+            x,
+            w,
+            b,
+            s,
+            p,
+            Mistakes {
+                extra_before: true,
+                ..Default::default()
+            },
+        )
+    });
     assert!(v.is_wrong(), "{v}");
     let text = v.to_string();
     assert!(
@@ -114,7 +93,8 @@ fn extra_zero_on_the_wrong_side_is_wrong() {
 #[test]
 fn wrong_shape_is_reported_with_both_shapes() {
     // Always returns the input size, as if `same` with stride 1.
-    let v = check_conv2d(|x, w, b, _, _| conv_loops(x, w, b, 1, Padding::Same, false, true));
+    let v =
+        check_conv2d(|x, w, b, _, _| conv_loops(x, w, b, 1, Padding::Same, Mistakes::default()));
     let text = v.to_string();
     assert!(v.is_wrong());
     assert!(
