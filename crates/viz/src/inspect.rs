@@ -32,9 +32,11 @@
 
 use dfdx::nn::modules::Module;
 use dfdx::prelude::*;
+use image::{ImageBuffer, Luma};
 use ndarray::{Array2, Array3, Array4, ArrayView2, ArrayView3, AsArray, Axis, Ix3};
 
 use crate::error::{Error, Result};
+use crate::plot::images::{grid_shape, tile};
 use crate::plot::{image_grid_with, ImageOptions, Svg};
 use cnnkit_nn::layers::Conv2DModule;
 use cnnkit_nn::model::{summary, Describe, FeatureShape};
@@ -314,37 +316,34 @@ pub fn pick<'a>(images: &'a Array4<f32>, indices: &[usize]) -> Result<Vec<ArrayV
 pub fn mosaic<'a>(maps: impl AsArray<'a, f32, Ix3>, cols: usize) -> Result<Array2<f32>> {
     let maps: ArrayView3<'a, f32> = maps.into();
     let (h, w, c) = maps.dim();
-    if cols == 0 {
-        return Err(Error::invalid(
-            "cols",
-            "the number of columns must be at least 1",
-        ));
-    }
+    let shape = grid_shape(c, cols)?;
     if c == 0 || h == 0 || w == 0 {
         return Err(Error::invalid(
             "feature maps",
             format!("shape ({h}, {w}, {c}) is empty; expected (H, W, C) with all three >= 1"),
         ));
     }
-    let cols = cols.min(c);
-    let rows = c.div_ceil(cols);
-    let mut out = Array2::<f32>::ones((rows * (h + 1) - 1, cols * (w + 1) - 1));
-    for (k, map) in maps.axis_iter(Axis(2)).enumerate() {
-        let (lo, hi) = map
-            .iter()
-            .filter(|v| v.is_finite())
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
-                (lo.min(v), hi.max(v))
-            });
-        let span = hi - lo;
-        let (r0, c0) = ((k / cols) * (h + 1), (k % cols) * (w + 1));
-        for ((r, cc), &v) in map.indexed_iter() {
-            out[[r0 + r, c0 + cc]] = if span > 0.0 && v.is_finite() {
-                (v - lo) / span
-            } else {
-                0.0
-            };
-        }
-    }
-    Ok(out)
+    let tiles: Vec<ImageBuffer<Luma<f32>, Vec<f32>>> = maps
+        .axis_iter(Axis(2))
+        .map(|map| {
+            let (lo, hi) = map
+                .iter()
+                .filter(|v| v.is_finite())
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                    (lo.min(v), hi.max(v))
+                });
+            let span = hi - lo;
+            ImageBuffer::from_fn(w as u32, h as u32, |x, y| {
+                let v = map[[y as usize, x as usize]];
+                Luma([if span > 0.0 && v.is_finite() {
+                    (v - lo) / span
+                } else {
+                    0.0
+                }])
+            })
+        })
+        .collect();
+    let out = tile(&tiles, shape, 1, 0, Luma([1.0]));
+    let dim = (out.height() as usize, out.width() as usize);
+    Array2::from_shape_vec(dim, out.into_raw()).map_err(|e| Error::invalid("mosaic", e.to_string()))
 }

@@ -6,7 +6,7 @@
 //! Grids with titles are SVG documents holding base64 PNG `<image>`s and `<text>` titles:
 //! the browser draws the (possibly Korean) titles, no font file needed.
 
-use image::{Rgb as Px, RgbImage};
+use image::{ImageBuffer, Pixel, Rgb as Px, RgbImage};
 use ndarray::{ArrayView2, ArrayView3, AsArray, Axis, Ix2, Ix3};
 
 use super::canvas::{text_width, Canvas, TextStyle};
@@ -468,6 +468,54 @@ const TITLE_LINE: f64 = 16.0;
 /// Space between grid cells.
 const GAP: f64 = 10.0;
 
+/// The `(columns, rows)` of a grid of `n` items in `cols` columns, row by row: never more
+/// columns than items. The one layout rule of every grid and mosaic ([`image_grid`],
+/// [`image_grid_png`], [`feature_maps`], [`crate::inspect::mosaic`]).
+///
+/// # Errors
+/// [`Error::Invalid`] when `cols` is 0.
+pub(crate) fn grid_shape(n: usize, cols: usize) -> Result<(usize, usize)> {
+    if cols == 0 {
+        return Err(Error::invalid(
+            "cols",
+            "the number of columns must be at least 1",
+        ));
+    }
+    let cols = cols.min(n.max(1));
+    Ok((cols, n.div_ceil(cols)))
+}
+
+/// Tiles equally sized images row by row into a grid of `(cols, rows)` (from
+/// [`grid_shape`]), `gap` pixels apart and `border` pixels from the edges, on
+/// `background`: the pixel mosaic behind [`image_grid_png`] and [`crate::inspect::mosaic`].
+///
+/// `tiles` must not be empty and all tiles must have the size of the first.
+pub(crate) fn tile<P: Pixel>(
+    tiles: &[ImageBuffer<P, Vec<P::Subpixel>>],
+    (cols, rows): (usize, usize),
+    gap: u32,
+    border: u32,
+    background: P,
+) -> ImageBuffer<P, Vec<P::Subpixel>> {
+    let (tw, th) = tiles[0].dimensions();
+    let (cols, rows) = (cols as u32, rows as u32);
+    let mut out = ImageBuffer::from_pixel(
+        cols * tw + (cols - 1) * gap + 2 * border,
+        rows * th + (rows - 1) * gap + 2 * border,
+        background,
+    );
+    for (i, t) in tiles.iter().enumerate() {
+        let (r, c) = (i as u32 / cols, i as u32 % cols);
+        image::imageops::replace(
+            &mut out,
+            t,
+            (border + c * (tw + gap)) as i64,
+            (border + r * (th + gap)) as i64,
+        );
+    }
+    out
+}
+
 /// A PNG prepared for a grid cell: enlarged by a whole factor to fit `cell` if small,
 /// shrunk (smoothly) if larger than `2 * cell`. Returns the PNG and its display size.
 fn grid_image(img: &RgbImage, cell: u32) -> Result<(Png, f64, f64)> {
@@ -503,6 +551,13 @@ fn titled_grid<S: AsRef<str>>(
     cols: usize,
     cell: u32,
 ) -> Result<Svg> {
+    for (i, img) in images.iter().enumerate() {
+        check_not_empty(
+            &format!("image {i} of the grid"),
+            img.height() as usize,
+            img.width() as usize,
+        )?;
+    }
     if images.is_empty() {
         return Err(Error::invalid("images", "the list of images is empty"));
     }
@@ -516,14 +571,7 @@ fn titled_grid<S: AsRef<str>>(
             ),
         ));
     }
-    if cols == 0 {
-        return Err(Error::invalid(
-            "cols",
-            "the number of columns must be at least 1",
-        ));
-    }
-    let cols = cols.min(images.len());
-    let rows = images.len().div_ceil(cols);
+    let (cols, rows) = grid_shape(images.len(), cols)?;
     let lines: Vec<Vec<&str>> = (0..images.len())
         .map(|i| {
             titles
@@ -616,9 +664,6 @@ pub fn image_grid_with<S: AsRef<str>>(
     cols: usize,
     opts: &ImageOptions,
 ) -> Result<Svg> {
-    for (i, img) in images.iter().enumerate() {
-        check_not_empty(&format!("image {i} of the grid"), img.nrows(), img.ncols())?;
-    }
     let rgb: Vec<RgbImage> = images.iter().map(|img| colorize(img, opts)).collect();
     titled_grid(&rgb, titles, cols, opts.size.unwrap_or(GRID_CELL))
 }
@@ -636,13 +681,6 @@ pub fn image_grid_rgb<S: AsRef<str>>(
     titles: &[S],
     cols: usize,
 ) -> Result<Svg> {
-    for (i, img) in images.iter().enumerate() {
-        check_not_empty(
-            &format!("image {i} of the grid"),
-            img.height() as usize,
-            img.width() as usize,
-        )?;
-    }
     titled_grid(images, titles, cols, GRID_CELL.max(160))
 }
 
@@ -664,12 +702,7 @@ pub fn image_grid_png(images: &[ArrayView2<'_, f32>], cols: usize) -> Result<Png
     let first = images
         .first()
         .ok_or_else(|| Error::invalid("images", "the list of images is empty"))?;
-    if cols == 0 {
-        return Err(Error::invalid(
-            "cols",
-            "the number of columns must be at least 1",
-        ));
-    }
+    let shape = grid_shape(images.len(), cols)?;
     let (h, w) = first.dim();
     check_not_empty("image 0 of the grid", h, w)?;
     if let Some((i, img)) = images
@@ -691,24 +724,7 @@ pub fn image_grid_png(images: &[ArrayView2<'_, f32>], cols: usize) -> Result<Png
         .iter()
         .map(|img| upscale(&colorize(img, &ImageOptions::default()), GRID_CELL))
         .collect();
-    let (tw, th) = tiles[0].dimensions();
-    let cols = cols.min(images.len()) as u32;
-    let rows = (images.len() as u32).div_ceil(cols);
-    let mut out = RgbImage::from_pixel(
-        cols * tw + (cols + 1) * PNG_GAP,
-        rows * th + (rows + 1) * PNG_GAP,
-        Px([255, 255, 255]),
-    );
-    for (i, tile) in tiles.iter().enumerate() {
-        let (r, c) = (i as u32 / cols, i as u32 % cols);
-        image::imageops::replace(
-            &mut out,
-            tile,
-            (PNG_GAP + c * (tw + PNG_GAP)) as i64,
-            (PNG_GAP + r * (th + PNG_GAP)) as i64,
-        );
-    }
-    Png::from_rgb(&out)
+    Png::from_rgb(&tile(&tiles, shape, PNG_GAP, PNG_GAP, Px([255, 255, 255])))
 }
 
 /// Shows every channel of a convolution layer's output as a mosaic of grey images, each
