@@ -5,7 +5,8 @@ use ndarray::{Array2, ArrayView2, ArrayView3, AsArray, Axis, Ix2, Ix3};
 
 use crate::error::{Error, Result};
 use crate::plot::{text_width, Canvas, ColorMap, Paint, Rgb, Svg, TextStyle};
-use cnnkit_nn::arith::{axis_geometry, Padding};
+use cnnkit_kernels::pool::{self as kernel, PoolGeometry};
+use cnnkit_nn::arith::Padding;
 use cnnkit_nn::ops::PoolKind;
 
 use super::grid::{
@@ -27,37 +28,43 @@ struct Pooled {
 }
 
 /// Pools a small 2-D array with square windows, `padding="valid"` (as Keras'
-/// `MaxPool2D` / `AvgPool2D` by default).
+/// `MaxPool2D` / `AvgPool2D` by default): max pooling with the kernel `MaxPool2D` runs.
 fn pool_small(
     x: &ArrayView2<'_, f32>,
     pool: usize,
     stride: usize,
     kind: PoolKind,
 ) -> Result<Pooled> {
-    let gy = axis_geometry(x.nrows(), pool, stride, Padding::Valid)?;
-    let gx = axis_geometry(x.ncols(), pool, stride, Padding::Valid)?;
-    let mut out = Array2::<f32>::zeros((gy.output, gx.output));
-    let mut arg = Array2::from_elem((gy.output, gx.output), (0, 0));
-    for i in 0..gy.output {
-        for j in 0..gx.output {
-            let (r0, c0) = (i * stride, j * stride);
-            let window = x.slice(ndarray::s![r0..r0 + pool, c0..c0 + pool]);
-            match kind {
-                PoolKind::Max => {
-                    let mut best = (f32::NEG_INFINITY, (r0, c0));
-                    for ((r, c), &v) in window.indexed_iter() {
-                        if v > best.0 {
-                            best = (v, (r0 + r, c0 + c));
-                        }
-                    }
-                    out[[i, j]] = best.0;
-                    arg[[i, j]] = best.1;
-                }
-                PoolKind::Avg => out[[i, j]] = window.mean().unwrap_or(0.0),
+    let (h, w) = x.dim();
+    let g = PoolGeometry::new(1, (h, w, 1), (pool, pool), (stride, stride), Padding::Valid)
+        .map_err(cnnkit_nn::Error::from)?;
+    let mut out = vec![0.0; g.output_len()];
+    // The index of each window's maximum in `x`, row by row; zeros (unused) for averages.
+    let mut argmax = vec![0u32; g.output_len()];
+    match kind {
+        PoolKind::Max => {
+            let xs: Vec<f32> = x.iter().copied().collect();
+            kernel::max_pool_forward(&g, &xs, &mut out, &mut argmax);
+        }
+        // Not `kernel::avg_pool_forward`: it adds a window's values in one pass where
+        // ndarray's `mean` adds row sums, and the two sums differ in the last bit often
+        // enough to change a mean shown with two decimals (5.91 or 5.92).
+        PoolKind::Avg => {
+            for (n, o) in out.iter_mut().enumerate() {
+                let (r0, c0) = ((n / g.out_w) * stride, (n % g.out_w) * stride);
+                let window = x.slice(ndarray::s![r0..r0 + pool, c0..c0 + pool]);
+                *o = window.mean().unwrap_or(0.0);
             }
         }
     }
-    Ok(Pooled { out, argmax: arg })
+    let shape = (g.out_h, g.out_w);
+    let argmax = argmax.iter().map(|&i| (i as usize / w, i as usize % w));
+    Ok(Pooled {
+        out: Array2::from_shape_vec(shape, out)
+            .map_err(|e| Error::invalid("pooled values", e.to_string()))?,
+        argmax: Array2::from_shape_vec(shape, argmax.collect())
+            .map_err(|e| Error::invalid("pooled values", e.to_string()))?,
+    })
 }
 
 /// An input grid with a number in every cell, each pooling window in its own colour, and
@@ -499,11 +506,25 @@ pub fn depthwise_pooling_diagram<'a>(
             ),
         ));
     }
-    let out = match kind {
-        PoolKind::Max => maps.fold_axis(Axis(2), f32::NEG_INFINITY, |a, &b| a.max(b)),
-        PoolKind::Avg => maps
-            .mean_axis(Axis(2))
-            .unwrap_or_else(|| Array2::zeros((h, w))),
+    let (hr, hc) = highlight;
+    // The pooled map and, for max pooling, which map wins at the highlighted pixel.
+    let (out, winner) = match kind {
+        PoolKind::Max => {
+            let xs: Vec<f32> = maps.iter().copied().collect();
+            let mut out = vec![0.0; h * w];
+            let mut argmax = vec![0u32; h * w];
+            kernel::depthwise_max_forward(&xs, ch, ch, &mut out, &mut argmax);
+            let at = hr * w + hc;
+            let out = Array2::from_shape_vec((h, w), out)
+                .map_err(|e| Error::invalid("pooled values", e.to_string()))?;
+            (out, Some(argmax[at] as usize - at * ch))
+        }
+        PoolKind::Avg => {
+            let out = maps
+                .mean_axis(Axis(2))
+                .unwrap_or_else(|| Array2::zeros((h, w)));
+            (out, None)
+        }
     };
     let fmt = cell_formatter(maps.iter().copied().chain(out.iter().copied()));
     // Cells big enough for the widest number (means have decimals).
@@ -523,7 +544,6 @@ pub fn depthwise_pooling_diagram<'a>(
     let gap = 28.0;
     let top = margin + cap + 12.0 + cap + 8.0;
     let row_w = ch as f64 * map_w + (ch - 1) as f64 * gap;
-    let (hr, hc) = highlight;
     let values: Vec<f32> = (0..ch).map(|k| maps[[hr, hc, k]]).collect();
     let formula = format!(
         "{}({}) = {}",
@@ -558,7 +578,6 @@ pub fn depthwise_pooling_diagram<'a>(
         cell,
     };
     let (ox, oy) = output.center(hr, hc);
-    let winner = (0..ch).fold(0, |best, k| if values[k] > values[best] { k } else { best });
     for k in 0..ch {
         let g = Grid {
             x: x0 + k as f64 * (map_w + gap),
@@ -569,7 +588,7 @@ pub fn depthwise_pooling_diagram<'a>(
         };
         // The line leaves the map's bottom edge under the highlighted column.
         let (cx, _) = g.center(hr, hc);
-        let strong = kind == PoolKind::Avg || k == winner;
+        let strong = winner.is_none_or(|winner| k == winner);
         c.line(
             cx,
             g.y + g.height(),
