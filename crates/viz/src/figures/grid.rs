@@ -95,6 +95,23 @@ impl Grid {
         }
     }
 
+    /// Outlines the whole grid in [`INK`], `width` pixels wide.
+    pub fn frame(&self, canvas: &mut Canvas, width: f64) {
+        self.outline(
+            canvas,
+            0,
+            0,
+            self.rows - 1,
+            self.cols - 1,
+            &Paint::outline(INK, width),
+        );
+    }
+
+    /// A caption (see [`caption`]) centred on the grid, at height `y`.
+    pub fn caption(&self, canvas: &mut Canvas, y: f64, text: &str, size: f64) {
+        caption(canvas, self.x + self.width() / 2.0, y, text, size);
+    }
+
     /// Outlines rows `r0..=r1`, columns `c0..=c1`.
     pub fn outline(
         &self,
@@ -136,6 +153,17 @@ pub(crate) fn legend(canvas: &mut Canvas, x: f64, y: f64, items: &[(Paint, &str)
         cx += 20.0 + crate::plot::text_width(label, 12.0) + 18.0;
     }
     cx - x
+}
+
+/// The figure's title at the top left corner, `margin` from the edges, one pixel larger
+/// than its captions of size `cap`.
+pub(crate) fn title(canvas: &mut Canvas, margin: f64, cap: f64, text: &str) {
+    canvas.text(
+        margin,
+        margin + cap / 2.0,
+        text,
+        &TextStyle::new(cap + 1.0).color(INK),
+    );
 }
 
 /// A title above something, centred on `x`.

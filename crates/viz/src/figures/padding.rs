@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use crate::plot::{text_width, Canvas, Paint, Rgb, Svg, TextStyle};
 use cnnkit_nn::arith::{axis_geometry, Padding};
 
-use super::grid::{caption, legend, number_size, Grid, FIELD, IGNORED, INK, LINE, NEURON, PAD};
+use super::grid::{legend, number_size, title, Grid, FIELD, IGNORED, INK, LINE, NEURON, PAD};
 
 /// An input grid with its zero padding (grey cells marked 0), one receptive field, and
 /// the output grid beside it with the neuron that field feeds.
@@ -85,13 +85,13 @@ pub fn padding_grid(
         cols: gx.output,
         cell: out_cell,
     };
-    let title = format!(
+    let heading = format!(
         "입력 {input_h}×{input_w}, 커널 {kernel}×{kernel}, 보폭 {stride}, padding=\"{}\"",
         padding.as_str()
     );
     let out_caption = format!("출력 {}×{}", gy.output, gx.output);
     let width = (output.x + output.width().max(text_width(&out_caption, cap)) + margin)
-        .max(margin * 2.0 + text_width(&title, cap + 1.0))
+        .max(margin * 2.0 + text_width(&heading, cap + 1.0))
         .max(margin * 2.0 + 420.0);
     let height = top + input.height().max(output.height()) + 52.0;
     let mut c = Canvas::new(width, height);
@@ -160,35 +160,17 @@ pub fn padding_grid(
             Rgb::WHITE
         }
     });
-    output.outline(
-        &mut c,
-        0,
-        0,
-        gy.output - 1,
-        gx.output - 1,
-        &Paint::outline(INK, 2.0),
-    );
+    output.frame(&mut c, 2.0);
 
-    c.text(
-        margin,
-        margin + cap / 2.0,
-        &title,
-        &TextStyle::new(cap + 1.0).color(INK),
-    );
+    title(&mut c, margin, cap, &heading);
     let cap_y = top - 8.0 - cap / 2.0;
     let in_caption = if any_pad {
         "입력 + 제로 패딩"
     } else {
         "입력"
     };
-    caption(&mut c, margin + input.width() / 2.0, cap_y, in_caption, cap);
-    caption(
-        &mut c,
-        output.x + output.width() / 2.0,
-        cap_y,
-        &out_caption,
-        cap,
-    );
+    input.caption(&mut c, cap_y, in_caption, cap);
+    output.caption(&mut c, cap_y, &out_caption, cap);
 
     // Legend under the grids.
     let mut items = vec![(

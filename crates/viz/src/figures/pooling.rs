@@ -10,7 +10,8 @@ use cnnkit_nn::arith::Padding;
 use cnnkit_nn::ops::PoolKind;
 
 use super::grid::{
-    caption, cell_formatter, legend, number_size, Grid, FIELD, IGNORED, INK, LINE, NEURON, WINDOWS,
+    caption, cell_formatter, legend, number_size, title, Grid, FIELD, IGNORED, INK, LINE, NEURON,
+    WINDOWS,
 };
 
 fn kind_name(kind: PoolKind) -> &'static str {
@@ -134,13 +135,13 @@ pub fn pooling_grid<'a>(
         cols: ow,
         cell,
     };
-    let title = format!(
+    let heading = format!(
         "{}: {pool}×{pool} 커널, 보폭 {stride}, padding=\"valid\"",
         kind_name(kind)
     );
     let out_caption = format!("출력 {oh}×{ow}");
     let width = (output.x + output.width().max(text_width(&out_caption, cap)) + margin)
-        .max(2.0 * margin + text_width(&title, cap + 1.0));
+        .max(2.0 * margin + text_width(&heading, cap + 1.0));
     let height = top + input.height().max(output.height()) + 48.0;
     let mut c = Canvas::new(width, height);
 
@@ -245,7 +246,7 @@ pub fn pooling_grid<'a>(
             Rgb::WHITE
         }
     });
-    output.outline(&mut c, 0, 0, oh - 1, ow - 1, &Paint::outline(INK, 2.0));
+    output.frame(&mut c, 2.0);
     output.numbers(&mut c, |i, j| {
         Some((
             fmt_out(out[[i, j]]),
@@ -267,27 +268,10 @@ pub fn pooling_grid<'a>(
         2.0,
     );
 
-    c.text(
-        margin,
-        margin + cap / 2.0,
-        &title,
-        &TextStyle::new(cap + 1.0).color(INK),
-    );
+    title(&mut c, margin, cap, &heading);
     let cap_y = top - 8.0 - cap / 2.0;
-    caption(
-        &mut c,
-        input.x + input.width() / 2.0,
-        cap_y,
-        &format!("입력 {h}×{w}"),
-        cap,
-    );
-    caption(
-        &mut c,
-        output.x + output.width() / 2.0,
-        cap_y,
-        &out_caption,
-        cap,
-    );
+    input.caption(&mut c, cap_y, &format!("입력 {h}×{w}"), cap);
+    output.caption(&mut c, cap_y, &out_caption, cap);
     let mut items: Vec<(Paint, &str)> = vec![(
         Paint::fill(WINDOWS[0]).stroke(INK, 1.0),
         if overlap {
@@ -380,11 +364,11 @@ pub fn pooling_invariance<'a>(
     let width = verdict_x + 130.0;
     let height = top + (row_h + row_gap) * shifts.len() as f64 + 8.0;
     let mut c = Canvas::new(width, height);
-    c.text(
+    title(
+        &mut c,
         margin,
-        margin + cap / 2.0,
+        cap,
         &format!("최대 풀링 {pool}×{pool} (보폭 {pool}) 전후: 입력을 오른쪽으로 옮기면?"),
-        &TextStyle::new(cap + 1.0).color(INK),
     );
     let letters = ["A", "B", "C", "D", "E", "F", "G", "H"];
     for (k, (inp, out)) in inputs.iter().zip(&outputs).enumerate() {
@@ -431,7 +415,7 @@ pub fn pooling_invariance<'a>(
             cell,
         };
         g_out.cells(&mut c, |i, j| shade(out[[i, j]]));
-        g_out.outline(&mut c, 0, 0, oh - 1, ow - 1, &Paint::outline(INK, 1.5));
+        g_out.frame(&mut c, 1.5);
         c.arrow(
             g_in.x + in_w + 12.0,
             y + row_h / 2.0,
@@ -555,19 +539,14 @@ pub fn depthwise_pooling_diagram<'a>(
             .join(", "),
         fmt(out[[hr, hc]])
     );
-    let title = format!("깊이 방향 {}: 특성지도 {ch}개 → 1개", kind_name(kind));
+    let heading = format!("깊이 방향 {}: 특성지도 {ch}개 → 1개", kind_name(kind));
     let width = (2.0 * margin + row_w)
-        .max(2.0 * margin + text_width(&title, cap + 1.0))
+        .max(2.0 * margin + text_width(&heading, cap + 1.0))
         .max(2.0 * margin + text_width(&formula, cap) + map_w + 20.0);
     let out_y = top + map_h + 80.0;
     let height = out_y + map_h + cap + 30.0;
     let mut c = Canvas::new(width, height);
-    c.text(
-        margin,
-        margin + cap / 2.0,
-        &title,
-        &TextStyle::new(cap + 1.0).color(INK),
-    );
+    title(&mut c, margin, cap, &heading);
 
     let x0 = (width - row_w) / 2.0;
     let output = Grid {
@@ -617,9 +596,8 @@ pub fn depthwise_pooling_diagram<'a>(
             };
             Some((fmt(maps[[r, cc, k]]), st))
         });
-        caption(
+        g.caption(
             &mut c,
-            g.x + map_w / 2.0,
             top - cap / 2.0 - 6.0,
             &format!("특성지도 {}", k + 1),
             cap,
@@ -632,7 +610,7 @@ pub fn depthwise_pooling_diagram<'a>(
             Rgb::WHITE
         }
     });
-    output.outline(&mut c, 0, 0, h - 1, w - 1, &Paint::outline(INK, 2.0));
+    output.frame(&mut c, 2.0);
     output.numbers(&mut c, |r, cc| {
         Some((
             fmt(out[[r, cc]]),

@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use crate::plot::{text_width, Canvas, Paint, Svg};
 use cnnkit_nn::arith::{axis_geometry, receptive_field as field_sizes, Padding, Window};
 
-use super::grid::{caption, Grid, FIELD, NEURON};
+use super::grid::{Grid, FIELD, NEURON};
 
 /// Stacked layers drawn left to right (input first) showing which cells one neuron of the
 /// last layer depends on: its field in the layer below, that field's field, and so on down
@@ -163,17 +163,9 @@ pub fn receptive_field(
         });
         let color = if l == last { NEURON } else { FIELD };
         g.outline(&mut canvas, r0, c0, r1, c1, &Paint::outline(color, 2.5));
-        let cx = g.x + g.width() / 2.0;
-        caption(
+        g.caption(&mut canvas, margin + cap_size / 2.0, &captions[l], cap_size);
+        g.caption(
             &mut canvas,
-            cx,
-            margin + cap_size / 2.0,
-            &captions[l],
-            cap_size,
-        );
-        caption(
-            &mut canvas,
-            cx,
             top + max_grid_h + 12.0 + cap_size / 2.0,
             &below[l],
             cap_size,

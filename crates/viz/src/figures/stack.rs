@@ -3,11 +3,9 @@
 use ndarray::ArrayView2;
 
 use crate::error::{Error, Result};
-use crate::plot::{
-    colorize, text_width, upscale, Canvas, ImageOptions, Paint, Png, Svg, TextStyle,
-};
+use crate::plot::{colorize, text_width, upscale, Canvas, ImageOptions, Paint, Png, Svg};
 
-use super::grid::{caption, INK, LINE};
+use super::grid::{caption, title, INK, LINE};
 
 /// A PNG of `img` (colour-mapped with `opts`) and its display size inside a `box_size`
 /// square, keeping the aspect ratio.
@@ -147,11 +145,11 @@ pub fn feature_map_stack<S: AsRef<str>>(
     let width = x_s + deck_w.max(stack_text_w) + margin + 10.0;
     let height = top + rows_h.max(IN + 40.0) + margin;
     let mut c = Canvas::new(width, height);
-    c.text(
+    title(
+        &mut c,
         margin,
-        margin + cap / 2.0,
+        cap,
         "필터마다 특성지도 하나: 합성곱 층의 출력은 특성지도를 쌓은 것",
-        &TextStyle::new(cap + 1.0).color(INK),
     );
 
     let body_mid = top + rows_h.max(IN + 40.0) / 2.0;
