@@ -272,7 +272,16 @@ fn feature_map_stack_draws_input_filters_maps_and_the_stack() {
     let fig = figures::feature_map_stack(img.view(), &[], &views, &["a", "b", "c"]).unwrap();
     assert_eq!(fig.as_str().matches("<image").count(), 1 + 3 + 3);
     // Mismatches are errors.
-    assert!(figures::feature_map_stack(img.view(), &[f.view()], &views, &[] as &[&str]).is_err());
+    let err = figures::feature_map_stack(img.view(), &[f.view()], &views, &[] as &[&str]);
+    assert_eq!(
+        err.unwrap_err().to_string(),
+        "invalid filters: 1 filters but 3 feature maps: give one filter per map, or none"
+    );
+    let err = figures::feature_map_stack(img.view(), &[], &views, &["a"]);
+    assert_eq!(
+        err.unwrap_err().to_string(),
+        "invalid names: 1 names but 3 feature maps: give one name per map, or none"
+    );
     let small = Array2::<f32>::zeros((4, 4));
     let err =
         figures::feature_map_stack(img.view(), &[], &[views[0], small.view()], &[] as &[&str])

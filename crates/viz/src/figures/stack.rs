@@ -67,23 +67,13 @@ pub fn feature_map_stack<S: AsRef<str>>(
     if n == 0 {
         return Err(Error::invalid("maps", "give at least one feature map"));
     }
-    if !filters.is_empty() && filters.len() != n {
-        return Err(Error::invalid(
-            "filters",
-            format!(
-                "{} filters but {n} feature maps: give one filter per map, or none",
-                filters.len()
-            ),
-        ));
-    }
-    if !names.is_empty() && names.len() != n {
-        return Err(Error::invalid(
-            "names",
-            format!(
-                "{} names but {n} feature maps: give one name per map, or none",
-                names.len()
-            ),
-        ));
+    for (what, given) in [("filter", filters.len()), ("name", names.len())] {
+        if given != 0 && given != n {
+            return Err(Error::invalid(
+                format!("{what}s"),
+                format!("{given} {what}s but {n} feature maps: give one {what} per map, or none"),
+            ));
+        }
     }
     let (mh, mw) = maps[0].dim();
     if let Some(m) = maps.iter().find(|m| m.dim() != (mh, mw)) {
