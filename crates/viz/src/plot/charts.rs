@@ -54,24 +54,18 @@ fn ss(v: i32) -> i32 {
     v * SS as i32
 }
 
-/// Draws with plotters at `SS` times `size`, then sets the displayed size to `size`.
+/// Draws with plotters at `SS` times `size`, shown at `size` ([`Svg::draw_scaled`]); a
+/// drawing error names the chart.
 fn draw_supersampled<F>(what: &str, size: (u32, u32), draw: F) -> Result<Svg>
 where
     F: FnOnce(
         DrawingArea<SVGBackend<'_>, Shift>,
     ) -> std::result::Result<(), Box<dyn std::error::Error>>,
 {
-    let big = (size.0 * SS, size.1 * SS);
-    let svg = Svg::draw(big, draw).map_err(|e| match e {
+    Svg::draw_scaled(size, SS, draw).map_err(|e| match e {
         Error::Plot(m) => Error::Plot(format!("{what}: {m}")),
         other => other,
-    })?;
-    let text = svg.into_string().replacen(
-        &format!("width=\"{}\" height=\"{}\"", big.0, big.1),
-        &format!("width=\"{}\" height=\"{}\"", size.0, size.1),
-        1,
-    );
-    Svg::new(text)
+    })
 }
 
 /// The drawing area plotters hands to a chart closure.

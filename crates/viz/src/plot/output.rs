@@ -86,13 +86,18 @@ fn write_with_extension(path: &Path, ext: &str, kind: &str, bytes: &[u8]) -> Res
     Ok(path)
 }
 
-/// Reads the number in `name="123"` (or `name="123.5"`) inside the first `<svg ...>` tag.
-fn svg_attr(tag: &str, name: &str) -> Option<f64> {
+/// The value of the attribute `name="..."` inside the first `<svg ...>` tag.
+fn svg_attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
     let key = format!(" {name}=\"");
     let start = tag.find(&key)? + key.len();
     let rest = &tag[start..];
     let end = rest.find('"')?;
-    rest[..end].trim_end_matches("px").parse().ok()
+    Some(&rest[..end])
+}
+
+/// Reads the number in `name="123"` (or `name="123.5"`, `name="123px"`) inside the tag.
+fn svg_size_attr(tag: &str, name: &str) -> Option<f64> {
+    svg_attr(tag, name)?.trim_end_matches("px").parse().ok()
 }
 
 // ------------------------------------------------------------------------------------------
@@ -136,17 +141,14 @@ impl Svg {
             .ok_or_else(|| Error::Plot("the <svg> tag is not closed".into()))?;
         let tag = &text[start..tag_end];
         let from_view_box = || -> Option<(f64, f64)> {
-            let key = " viewBox=\"";
-            let s = tag.find(key)? + key.len();
-            let e = tag[s..].find('"')? + s;
-            let v: Vec<f64> = tag[s..e]
+            let v: Vec<f64> = svg_attr(tag, "viewBox")?
                 .split([' ', ','])
                 .filter(|p| !p.is_empty())
                 .filter_map(|p| p.parse().ok())
                 .collect();
             (v.len() == 4).then(|| (v[2], v[3]))
         };
-        let (w, h) = match (svg_attr(tag, "width"), svg_attr(tag, "height")) {
+        let (w, h) = match (svg_size_attr(tag, "width"), svg_size_attr(tag, "height")) {
             (Some(w), Some(h)) => (w, h),
             _ => from_view_box().ok_or_else(|| {
                 Error::Plot("the <svg> element has neither width/height nor a viewBox".into())
@@ -195,11 +197,25 @@ impl Svg {
             draw(root).map_err(|e| Error::Plot(e.to_string()))?;
             // Dropping the backend writes the closing </svg>.
         }
-        Ok(Svg {
-            text: buffer,
-            width: size.0,
-            height: size.1,
-        })
+        Ok(Svg::from_parts(buffer, size.0, size.1))
+    }
+
+    /// [`Svg::draw`] on a canvas `scale` times `size`, shown at `size`: the root's `width`
+    /// and `height` become `size` while its `viewBox` keeps the drawing's own coordinates
+    /// (plotters rounds coordinates to whole pixels; drawn larger, sloped lines look smooth).
+    pub(crate) fn draw_scaled<F>(size: (u32, u32), scale: u32, draw: F) -> Result<Svg>
+    where
+        F: FnOnce(
+            DrawingArea<SVGBackend<'_>, Shift>,
+        ) -> std::result::Result<(), Box<dyn std::error::Error>>,
+    {
+        let big = (size.0 * scale, size.1 * scale);
+        let text = Svg::draw(big, draw)?.into_string().replacen(
+            &format!("width=\"{}\" height=\"{}\"", big.0, big.1),
+            &format!("width=\"{}\" height=\"{}\"", size.0, size.1),
+            1,
+        );
+        Svg::new(text)
     }
 
     /// The SVG markup.
