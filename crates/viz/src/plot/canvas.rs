@@ -41,10 +41,24 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// True for characters drawn twice as wide as a Latin letter: Hangul, CJK and the
+/// full-width forms (U+FF00–U+FF60).
+pub(crate) fn is_wide(c: char) -> bool {
+    matches!(
+        c,
+        '\u{1100}'..='\u{11FF}'
+            | '\u{2E80}'..='\u{A4CF}'
+            | '\u{AC00}'..='\u{D7AF}'
+            | '\u{F900}'..='\u{FAFF}'
+            | '\u{FF00}'..='\u{FF60}'
+    )
+}
+
 /// A rough width in pixels of `text` at font size `size`, for layout.
 ///
 /// SVG cannot measure text, so layouts use this estimate: Hangul and other wide characters
-/// count one em, digits and capitals about 0.62 em, lower-case letters 0.52 em.
+/// (and the half-width forms U+FF61–U+FFEF) count one em, digits and capitals
+/// about 0.62 em, lower-case letters 0.52 em.
 ///
 /// ```
 /// use cnnkit_viz::plot::text_width;
@@ -61,12 +75,8 @@ pub fn text_width(text: &str, size: f64) -> f64 {
             'm' | 'w' | 'M' | 'W' => 0.85,
             '0'..='9' | 'A'..='Z' | '×' | '=' | '+' | '_' => 0.62,
             c if c.is_ascii() => 0.52,
-            // Hangul, CJK, full-width forms: one em.
-            '\u{1100}'..='\u{11FF}'
-            | '\u{2E80}'..='\u{A4CF}'
-            | '\u{AC00}'..='\u{D7AF}'
-            | '\u{F900}'..='\u{FAFF}'
-            | '\u{FF00}'..='\u{FFEF}' => 1.0,
+            // Hangul, CJK, full-width and half-width forms: one em.
+            c if is_wide(c) || ('\u{FF61}'..='\u{FFEF}').contains(&c) => 1.0,
             _ => 0.6,
         })
         .sum();

@@ -2,7 +2,7 @@
 
 use std::fmt::Display;
 
-use super::canvas::escape;
+use super::canvas::{escape, is_wide};
 use super::output::Html;
 use super::style::FONT_FAMILY;
 
@@ -12,18 +12,9 @@ fn is_numeric(s: &str) -> bool {
     !t.is_empty() && t.parse::<f64>().is_ok()
 }
 
-/// Display width in a fixed-width terminal: Hangul and CJK take two columns.
+/// Display width in a fixed-width terminal: Hangul and CJK ([`is_wide`]) take two columns.
 fn mono_width(s: &str) -> usize {
-    s.chars()
-        .map(|c| match c {
-            '\u{1100}'..='\u{11FF}'
-            | '\u{2E80}'..='\u{A4CF}'
-            | '\u{AC00}'..='\u{D7AF}'
-            | '\u{F900}'..='\u{FAFF}'
-            | '\u{FF00}'..='\u{FF60}' => 2,
-            _ => 1,
-        })
-        .sum()
+    s.chars().map(|c| if is_wide(c) { 2 } else { 1 }).sum()
 }
 
 /// A table with a header row, rendered as HTML in a notebook and as aligned text elsewhere.
