@@ -5,7 +5,7 @@ use dfdx::prelude::*;
 use ndarray::{Array1, Array4};
 
 use super::verdict::run_student;
-use super::{compare_arrays, random_values, shape_str, Verdict};
+use super::{compare_arrays, images_array, images_tensor, random_values, shape_str, Verdict};
 use cnnkit_nn::arith::Padding;
 use cnnkit_nn::ops::conv2d;
 
@@ -83,8 +83,8 @@ impl Case {
 }
 
 /// The crate's `conv2d` on ndarray inputs, for channel counts and kernel sizes known at
-/// compile time.
-fn reference<const C: usize, const KH: usize, const KW: usize, const O: usize>(
+/// compile time: the reference of every convolution checker.
+pub(crate) fn reference<const C: usize, const KH: usize, const KW: usize, const O: usize>(
     x: &Array4<f32>,
     w: &Array4<f32>,
     b: &Array1<f32>,
@@ -92,16 +92,18 @@ fn reference<const C: usize, const KH: usize, const KW: usize, const O: usize>(
     padding: Padding,
 ) -> crate::Result<Array4<f32>> {
     let dev = Cpu::default();
-    let (n, h, wd, _) = x.dim();
-    let xt = dev.try_tensor_from_vec(x.iter().copied().collect(), (n, h, wd, Const::<C>))?;
     let wt: Tensor<Rank4<KH, KW, C, O>, f32, Cpu> =
         dev.try_tensor_from_vec(w.iter().copied().collect(), Default::default())?;
     let bt: Tensor<Rank1<O>, f32, Cpu> =
         dev.try_tensor_from_vec(b.iter().copied().collect(), Default::default())?;
-    let y = conv2d(xt, &wt, &bt, stride, padding, false)?;
-    let (yn, yh, yw, _) = *y.shape();
-    Array4::from_shape_vec((yn, yh, yw, O), y.as_vec())
-        .map_err(|e| crate::Error::invalid("reference output", e.to_string()))
+    images_array(conv2d(
+        images_tensor::<C>(x)?,
+        &wt,
+        &bt,
+        stride,
+        padding,
+        false,
+    )?)
 }
 
 /// Dispatches a case to [`reference`] with its compile-time sizes.

@@ -1,12 +1,11 @@
 //! Exercise 4: design a filter that detects diagonal lines, and apply a filter to a photo.
 
-use dfdx::prelude::*;
-use ndarray::Array2;
+use ndarray::{Array1, Array2, Array4, Axis};
 
+use super::conv::reference;
 use super::verdict::run_student;
 use super::{compare_arrays, random_values, shape_str, Verdict};
 use cnnkit_nn::arith::Padding;
-use cnnkit_nn::ops::conv2d;
 
 const EX_FILTER: &str = "연습 4-1 · 대각선 검출 필터 (diagonal_filter)";
 const EX_APPLY: &str = "연습 4-2 · 사진에 필터 적용 (apply_filter)";
@@ -227,33 +226,23 @@ pub fn check_diagonal_filter<F: FnOnce() -> Option<Array2<f32>>>(diagonal_filter
     }
 }
 
-/// One image and one kernel run through the crate's `conv2d` with `same` padding.
-fn reference_same<const K: usize>(
-    image: &Array2<f32>,
-    kernel: &Array2<f32>,
-) -> crate::Result<Array2<f32>> {
-    let dev = Cpu::default();
-    let (h, w) = image.dim();
-    let x = dev.try_tensor_from_vec(image.iter().copied().collect(), (1, h, w, Const::<1>))?;
-    let k: Tensor<Rank4<K, K, 1, 1>, f32, Cpu> =
-        dev.try_tensor_from_vec(kernel.iter().copied().collect(), Default::default())?;
-    let b: Tensor<Rank1<1>, f32, Cpu> = dev.try_zeros()?;
-    let y = conv2d(x, &k, &b, 1, Padding::Same, false)?;
-    let (_, yh, yw, _) = *y.shape();
-    Array2::from_shape_vec((yh, yw), y.as_vec())
-        .map_err(|e| crate::Error::invalid("reference output", e.to_string()))
-}
-
+/// One image and one kernel run through the crate's `conv2d` ([`reference`]) with `same`
+/// padding, as a one-channel image and a single filter without bias.
 fn expected_same(image: &Array2<f32>, kernel: &Array2<f32>) -> crate::Result<Array2<f32>> {
-    match kernel.dim() {
-        (1, 1) => reference_same::<1>(image, kernel),
-        (3, 3) => reference_same::<3>(image, kernel),
-        (5, 5) => reference_same::<5>(image, kernel),
+    let ((h, w), (kh, kw)) = (image.dim(), kernel.dim());
+    let x = Array4::from_shape_fn((1, h, w, 1), |(_, i, j, _)| image[[i, j]]);
+    let k = Array4::from_shape_fn((kh, kw, 1, 1), |(i, j, _, _)| kernel[[i, j]]);
+    let b = Array1::zeros(1);
+    let y = match (kh, kw) {
+        (1, 1) => reference::<1, 1, 1, 1>(&x, &k, &b, 1, Padding::Same),
+        (3, 3) => reference::<1, 3, 3, 1>(&x, &k, &b, 1, Padding::Same),
+        (5, 5) => reference::<1, 5, 5, 1>(&x, &k, &b, 1, Padding::Same),
         other => Err(crate::Error::invalid(
             "filter test case",
             format!("no reference for a {other:?} kernel"),
         )),
-    }
+    }?;
+    Ok(y.index_axis_move(Axis(0), 0).index_axis_move(Axis(2), 0))
 }
 
 /// A test case of [`check_apply_filter`]: (description, image, kernel).
@@ -303,7 +292,7 @@ fn apply_cases() -> crate::Result<Vec<ApplyCase>> {
 /// same size as the image.
 ///
 /// Five cases with odd kernels (1x1, 3x3, 5x5), the last one the cat photo, compared with
-/// the crate's [`conv2d`]. The function may call [`conv2d`] itself or use loops.
+/// the crate's [`conv2d`](cnnkit_nn::ops::conv2d). The function may call it itself or use loops.
 ///
 /// ```
 /// use cnnkit_homework::*;

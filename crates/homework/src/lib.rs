@@ -127,6 +127,28 @@ pub(crate) fn compare_arrays(
     None
 }
 
+/// An NHWC array as the tensor the crate's ops take (`C` channels).
+pub(crate) fn images_tensor<const C: usize>(
+    x: &ndarray::Array4<f32>,
+) -> Result<cnnkit_nn::ops::Images<C>> {
+    use dfdx::tensor::{Cpu, TensorFromVec};
+    let (n, h, w, _) = x.dim();
+    Ok(Cpu::default().try_tensor_from_vec(
+        x.iter().copied().collect(),
+        (n, h, w, dfdx::shapes::Const::<C>),
+    )?)
+}
+
+/// A reference op's NHWC output tensor as an array.
+pub(crate) fn images_array<const C: usize>(
+    y: cnnkit_nn::ops::Images<C>,
+) -> Result<ndarray::Array4<f32>> {
+    use dfdx::shapes::HasShape;
+    let (n, h, w, _) = *y.shape();
+    ndarray::Array4::from_shape_vec((n, h, w, C), y.as_vec())
+        .map_err(|e| Error::invalid("reference output", e.to_string()))
+}
+
 /// Seeded uniform values in `-1..1`, the inputs of the checkers' random test cases.
 pub(crate) fn random_values(seed: u64, n: usize) -> Vec<f32> {
     use rand::{Rng, SeedableRng};

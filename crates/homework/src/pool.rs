@@ -1,11 +1,10 @@
 //! Exercise 3: max pooling and depthwise max pooling written by hand, checked against
 //! [`cnnkit_nn::ops::pool2d`] and [`cnnkit_nn::ops::depthwise_max_pool2d`].
 
-use dfdx::prelude::*;
 use ndarray::Array4;
 
 use super::verdict::run_student;
-use super::{compare_arrays, random_values, shape_str, Verdict};
+use super::{compare_arrays, images_array, images_tensor, random_values, shape_str, Verdict};
 use cnnkit_nn::arith::Padding;
 use cnnkit_nn::ops::{depthwise_max_pool2d, pool2d, PoolKind};
 
@@ -67,28 +66,15 @@ impl PoolCase {
     }
 }
 
-fn to_tensor<const C: usize>(x: &Array4<f32>) -> crate::Result<cnnkit_nn::ops::Images<C>> {
-    let (n, h, w, _) = x.dim();
-    Ok(Cpu::default().try_tensor_from_vec(x.iter().copied().collect(), (n, h, w, Const::<C>))?)
-}
-
-fn to_array<const C: usize>(
-    y: Tensor<(usize, usize, usize, Const<C>), f32, Cpu>,
-) -> crate::Result<Array4<f32>> {
-    let (n, h, w, _) = *y.shape();
-    Array4::from_shape_vec((n, h, w, C), y.as_vec())
-        .map_err(|e| crate::Error::invalid("reference output", e.to_string()))
-}
-
 fn max_reference<const C: usize>(x: &Array4<f32>, case: &PoolCase) -> crate::Result<Array4<f32>> {
     let y = pool2d(
-        to_tensor::<C>(x)?,
+        images_tensor::<C>(x)?,
         PoolKind::Max,
         case.pool,
         case.stride,
         case.padding,
     )?;
-    to_array(y)
+    images_array(y)
 }
 
 fn max_expected(x: &Array4<f32>, case: &PoolCase) -> crate::Result<Array4<f32>> {
@@ -247,8 +233,8 @@ impl DepthCase {
 }
 
 fn depth_reference<const C: usize, const CO: usize>(x: &Array4<f32>) -> crate::Result<Array4<f32>> {
-    let y = depthwise_max_pool2d::<_, _, _, C, CO, _>(to_tensor::<C>(x)?)?;
-    to_array(y)
+    let y = depthwise_max_pool2d::<_, _, _, C, CO, _>(images_tensor::<C>(x)?)?;
+    images_array(y)
 }
 
 fn depth_expected(x: &Array4<f32>, case: &DepthCase) -> crate::Result<Array4<f32>> {
