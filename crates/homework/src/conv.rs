@@ -4,12 +4,19 @@
 use dfdx::prelude::*;
 use ndarray::{Array1, Array4};
 
-use super::verdict::run_student;
+use super::verdict::{internal_error, run_case, NoneHints, SOME_FOR_EVERY_INPUT};
 use super::{compare_arrays, images_array, images_tensor, random_values, shape_str, Verdict};
 use cnnkit_nn::arith::Padding;
 use cnnkit_nn::ops::conv2d;
 
 const EX: &str = "연습 2 · 합성곱 직접 구현 (conv2d_by_hand)";
+
+/// What the checker says to a function that returns `None`.
+const NONE_HINTS: NoneHints = NoneHints {
+    first: "함수가 아직 None을 돌려줍니다. 합성곱을 계산해 Some(출력)을 돌려주도록 \
+            바꾼 뒤 이 셀을 다시 실행하세요.",
+    later: SOME_FOR_EVERY_INPUT,
+};
 
 /// One test case: sizes, stride, padding and where the numbers come from.
 #[derive(Clone, Copy, Debug)]
@@ -169,38 +176,13 @@ where
         let (x, w, b) = case.inputs();
         let want = match expected(case, &x, &w, &b) {
             Ok(y) => y,
-            Err(e) => {
-                return Verdict::wrong(
-                    EX,
-                    vec![format!("검사기 내부 오류 (강사에게 알려 주세요): {e}")],
-                )
-            }
+            Err(e) => return internal_error(EX, e),
         };
-        let got = match run_student(|| conv2d_by_hand(&x, &w, &b, case.stride, case.padding)) {
-            Ok(Some(y)) => y,
-            Ok(None) if k == 1 => {
-                return Verdict::not_done(
-                    EX,
-                    "함수가 아직 None을 돌려줍니다. 합성곱을 계산해 Some(출력)을 돌려주도록 \
-                     바꾼 뒤 이 셀을 다시 실행하세요.",
-                )
-            }
-            Ok(None) => {
-                return Verdict::wrong(
-                    EX,
-                    vec![
-                        case.describe(k),
-                        "이 사례에서 None을 돌려주었습니다. 모든 입력에 Some(출력)을 돌려주세요."
-                            .into(),
-                    ],
-                )
-            }
-            Err(panic) => {
-                return Verdict::wrong(
-                    EX,
-                    vec![case.describe(k), format!("함수가 멈췄습니다: {panic}")],
-                )
-            }
+        let got = match run_case(EX, k, case.describe(k), &NONE_HINTS, || {
+            conv2d_by_hand(&x, &w, &b, case.stride, case.padding)
+        }) {
+            Ok(y) => y,
+            Err(v) => return v,
         };
         let got = got.into_dyn();
         if let Some(problem) =

@@ -3,7 +3,7 @@
 use ndarray::{Array1, Array2, Array4, Axis};
 
 use super::conv::reference;
-use super::verdict::run_student;
+use super::verdict::{internal_error, run_answer, run_case, NoneHints};
 use super::{compare_arrays, random_values, shape_str, Verdict};
 use cnnkit_nn::arith::Padding;
 
@@ -149,16 +149,11 @@ const OTHER_RATIO: f32 = 0.5;
 /// assert!(check_diagonal_filter(flat).to_string().contains("평평한"));
 /// ```
 pub fn check_diagonal_filter<F: FnOnce() -> Option<Array2<f32>>>(diagonal_filter: F) -> Verdict {
-    let kernel = match run_student(diagonal_filter) {
-        Ok(Some(k)) => k,
-        Ok(None) => return Verdict::not_done(
-            EX_FILTER,
-            "함수가 아직 None을 돌려줍니다. 필터를 만들어 Some(필터)를 돌려주도록 바꾼 뒤 이 셀을 \
-                 다시 실행하세요.",
-        ),
-        Err(panic) => {
-            return Verdict::wrong(EX_FILTER, vec![format!("함수가 멈췄습니다: {panic}")])
-        }
+    let not_done = "함수가 아직 None을 돌려줍니다. 필터를 만들어 Some(필터)를 돌려주도록 바꾼 뒤 \
+                    이 셀을 다시 실행하세요.";
+    let kernel = match run_answer(EX_FILTER, not_done, diagonal_filter) {
+        Ok(k) => k,
+        Err(v) => return v,
     };
     let (kh, kw) = kernel.dim();
     if kh != kw || kh % 2 == 0 || !(3..=9).contains(&kh) {
@@ -245,6 +240,13 @@ fn expected_same(image: &Array2<f32>, kernel: &Array2<f32>) -> crate::Result<Arr
     Ok(y.index_axis_move(Axis(0), 0).index_axis_move(Axis(2), 0))
 }
 
+/// What [`check_apply_filter`] says to a function that returns `None`.
+const APPLY_NONE_HINTS: NoneHints = NoneHints {
+    first: "함수가 아직 None을 돌려줍니다. 필터를 적용한 결과를 Some(출력)으로 돌려주도록 바꾼 뒤 \
+            이 셀을 다시 실행하세요.",
+    later: "이 사례에서 None을 돌려주었습니다.",
+};
+
 /// A test case of [`check_apply_filter`]: (description, image, kernel).
 type ApplyCase = (String, Array2<f32>, Array2<f32>);
 
@@ -306,46 +308,20 @@ where
 {
     let cases = match apply_cases() {
         Ok(c) => c,
-        Err(e) => {
-            return Verdict::wrong(
-                EX_APPLY,
-                vec![format!("검사기 내부 오류 (강사에게 알려 주세요): {e}")],
-            )
-        }
+        Err(e) => return internal_error(EX_APPLY, e),
     };
     let n = cases.len();
-    for (k, (what, image, kernel)) in cases.iter().enumerate() {
-        let describe = format!("사례 {}/{n}: {what}", k + 1);
+    for (k, (what, image, kernel)) in (1..).zip(&cases) {
+        let describe = format!("사례 {k}/{n}: {what}");
         let want = match expected_same(image, kernel) {
             Ok(y) => y,
-            Err(e) => {
-                return Verdict::wrong(
-                    EX_APPLY,
-                    vec![format!("검사기 내부 오류 (강사에게 알려 주세요): {e}")],
-                )
-            }
+            Err(e) => return internal_error(EX_APPLY, e),
         };
-        let got = match run_student(|| apply_filter(image, kernel)) {
-            Ok(Some(y)) => y,
-            Ok(None) if k == 0 => {
-                return Verdict::not_done(
-                    EX_APPLY,
-                    "함수가 아직 None을 돌려줍니다. 필터를 적용한 결과를 Some(출력)으로 돌려주도록 바꾼 뒤 \
-                     이 셀을 다시 실행하세요.",
-                )
-            }
-            Ok(None) => {
-                return Verdict::wrong(
-                    EX_APPLY,
-                    vec![describe, "이 사례에서 None을 돌려주었습니다.".into()],
-                )
-            }
-            Err(panic) => {
-                return Verdict::wrong(
-                    EX_APPLY,
-                    vec![describe, format!("함수가 멈췄습니다: {panic}")],
-                )
-            }
+        let got = match run_case(EX_APPLY, k, describe.clone(), &APPLY_NONE_HINTS, || {
+            apply_filter(image, kernel)
+        }) {
+            Ok(y) => y,
+            Err(v) => return v,
         };
         if let Some(problem) = compare_arrays(&got.into_dyn(), &want.into_dyn(), "행, 열") {
             return Verdict::wrong(EX_APPLY, vec![describe, problem]);

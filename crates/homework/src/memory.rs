@@ -1,7 +1,7 @@
 //! Exercise 1: output size, parameter count and memory of a small CNN (the book's
 //! exercise 3 of chapter 14).
 
-use super::verdict::run_student;
+use super::verdict::{run_answer, run_student};
 use super::Verdict;
 use cnnkit_nn::arith::{axis_geometry, conv_params, Padding};
 
@@ -201,19 +201,6 @@ where
     )
 }
 
-/// Runs a student's function that returns one number, turning `None` and panics into
-/// verdicts.
-fn run_number(exercise: &str, f: impl FnOnce() -> Option<u64>) -> Result<u64, Verdict> {
-    match run_student(f) {
-        Err(panic) => Err(Verdict::wrong(
-            exercise,
-            vec![format!("함수가 멈췄습니다: {panic}")],
-        )),
-        Ok(None) => Err(Verdict::not_done(exercise, NOT_DONE_HINT)),
-        Ok(Some(v)) => Ok(v),
-    }
-}
-
 fn too(v: u64, expected: u64) -> &'static str {
     if v > expected {
         "너무 큽니다"
@@ -268,7 +255,7 @@ fn wrong_number(
 pub fn check_total_params<F: FnOnce() -> Option<u64>>(total_params: F) -> Verdict {
     let net = BOOK_CNN;
     let e = Expected::of(&net);
-    let v = match run_number(EX_PARAMS, total_params) {
+    let v = match run_answer(EX_PARAMS, NOT_DONE_HINT, total_params) {
         Ok(v) => v,
         Err(verdict) => return verdict,
     };
@@ -315,7 +302,7 @@ pub fn check_inference_memory<F: FnOnce() -> Option<u64>>(inference_bytes: F) ->
     let net = BOOK_CNN;
     let b = net.bytes_per_value as u64;
     let e = Expected::of(&net);
-    let v = match run_number(EX_INFER, inference_bytes) {
+    let v = match run_answer(EX_INFER, NOT_DONE_HINT, inference_bytes) {
         Ok(v) => v,
         Err(verdict) => return verdict,
     };
@@ -374,7 +361,7 @@ pub fn check_training_memory<F: FnOnce() -> Option<u64>>(training_bytes: F) -> V
     let b = net.bytes_per_value as u64;
     let batch = net.batch as u64;
     let e = Expected::of(&net);
-    let v = match run_number(EX_TRAIN, training_bytes) {
+    let v = match run_answer(EX_TRAIN, NOT_DONE_HINT, training_bytes) {
         Ok(v) => v,
         Err(verdict) => return verdict,
     };

@@ -3,7 +3,7 @@
 
 use ndarray::Array4;
 
-use super::verdict::run_student;
+use super::verdict::{internal_error, run_case, NoneHints, SOME_FOR_EVERY_INPUT};
 use super::{compare_arrays, images_array, images_tensor, random_values, shape_str, Verdict};
 use cnnkit_nn::arith::Padding;
 use cnnkit_nn::ops::{depthwise_max_pool2d, pool2d, PoolKind};
@@ -89,33 +89,12 @@ fn max_expected(x: &Array4<f32>, case: &PoolCase) -> crate::Result<Array4<f32>> 
     }
 }
 
-/// Runs a student's array function on one case, turning `None` and panics into verdicts.
-fn run_case(
-    exercise: &str,
-    k: usize,
-    describe: String,
-    f: impl FnOnce() -> Option<Array4<f32>>,
-) -> Result<Array4<f32>, Verdict> {
-    match run_student(f) {
-        Ok(Some(y)) => Ok(y),
-        Ok(None) if k == 1 => Err(Verdict::not_done(
-            exercise,
-            "함수가 아직 None을 돌려줍니다. 풀링 결과를 Some(출력)으로 돌려주도록 바꾼 뒤 이 셀을 \
-             다시 실행하세요.",
-        )),
-        Ok(None) => Err(Verdict::wrong(
-            exercise,
-            vec![
-                describe,
-                "이 사례에서 None을 돌려주었습니다. 모든 입력에 Some(출력)을 돌려주세요.".into(),
-            ],
-        )),
-        Err(panic) => Err(Verdict::wrong(
-            exercise,
-            vec![describe, format!("함수가 멈췄습니다: {panic}")],
-        )),
-    }
-}
+/// What the pooling checkers say to a function that returns `None`.
+const NONE_HINTS: NoneHints = NoneHints {
+    first: "함수가 아직 None을 돌려줍니다. 풀링 결과를 Some(출력)으로 돌려주도록 바꾼 뒤 이 셀을 \
+            다시 실행하세요.",
+    later: SOME_FOR_EVERY_INPUT,
+};
 
 /// Checks a hand-written max pooling against the crate's [`pool2d`] with
 /// [`PoolKind::Max`].
@@ -150,14 +129,9 @@ where
         let x = case.input();
         let want = match max_expected(&x, case) {
             Ok(y) => y,
-            Err(e) => {
-                return Verdict::wrong(
-                    EX_MAX,
-                    vec![format!("검사기 내부 오류 (강사에게 알려 주세요): {e}")],
-                )
-            }
+            Err(e) => return internal_error(EX_MAX, e),
         };
-        let got = match run_case(EX_MAX, k, case.describe(k), || {
+        let got = match run_case(EX_MAX, k, case.describe(k), &NONE_HINTS, || {
             max_pool2d_by_hand(&x, case.pool, case.stride, case.padding)
         }) {
             Ok(y) => y,
@@ -297,14 +271,9 @@ where
         let x = case.input();
         let want = match depth_expected(&x, case) {
             Ok(y) => y,
-            Err(e) => {
-                return Verdict::wrong(
-                    EX_DEPTH,
-                    vec![format!("검사기 내부 오류 (강사에게 알려 주세요): {e}")],
-                )
-            }
+            Err(e) => return internal_error(EX_DEPTH, e),
         };
-        let got = match run_case(EX_DEPTH, k, case.describe(k), || {
+        let got = match run_case(EX_DEPTH, k, case.describe(k), &NONE_HINTS, || {
             depthwise_max_pool_by_hand(&x, case.k)
         }) {
             Ok(y) => y,

@@ -263,6 +263,64 @@ impl fmt::Display for Verdict {
     }
 }
 
+/// The verdict when a checker cannot compute its own expected answer (a bug of the
+/// checker, not of the student).
+pub(crate) fn internal_error(exercise: &str, e: impl fmt::Display) -> Verdict {
+    Verdict::wrong(
+        exercise,
+        vec![format!("검사기 내부 오류 (강사에게 알려 주세요): {e}")],
+    )
+}
+
+/// Runs a student's function that returns one answer: `None` means not done yet (with
+/// `not_done_hint`), a panic is wrong.
+pub(crate) fn run_answer<T>(
+    exercise: &str,
+    not_done_hint: &str,
+    f: impl FnOnce() -> Option<T>,
+) -> Result<T, Verdict> {
+    match run_student(f) {
+        Err(panic) => Err(Verdict::wrong(
+            exercise,
+            vec![format!("함수가 멈췄습니다: {panic}")],
+        )),
+        Ok(None) => Err(Verdict::not_done(exercise, not_done_hint)),
+        Ok(Some(v)) => Ok(v),
+    }
+}
+
+/// What to say when a student's function returns `None` for a test case.
+pub(crate) struct NoneHints {
+    /// For the first case: the exercise is not done yet.
+    pub first: &'static str,
+    /// For a later case (after the first passed): a wrong answer.
+    pub later: &'static str,
+}
+
+/// The usual [`NoneHints::later`].
+pub(crate) const SOME_FOR_EVERY_INPUT: &str =
+    "이 사례에서 None을 돌려주었습니다. 모든 입력에 Some(출력)을 돌려주세요.";
+
+/// Runs a student's function on test case `k` (counted from 1, described by `describe`),
+/// turning `None` and panics into verdicts.
+pub(crate) fn run_case<T>(
+    exercise: &str,
+    k: usize,
+    describe: String,
+    hints: &NoneHints,
+    f: impl FnOnce() -> Option<T>,
+) -> Result<T, Verdict> {
+    match run_student(f) {
+        Ok(Some(y)) => Ok(y),
+        Ok(None) if k == 1 => Err(Verdict::not_done(exercise, hints.first)),
+        Ok(None) => Err(Verdict::wrong(exercise, vec![describe, hints.later.into()])),
+        Err(panic) => Err(Verdict::wrong(
+            exercise,
+            vec![describe, format!("함수가 멈췄습니다: {panic}")],
+        )),
+    }
+}
+
 /// Runs student code, turning a panic into `Err(message)` instead of ending the notebook.
 ///
 /// While `f` runs, the panic hook is replaced by one that records the message and its
