@@ -238,6 +238,26 @@ fn wrong_number(
     Verdict::wrong(exercise, problems)
 }
 
+/// Checks a student's function that returns one number, `what`: correct (with the detail
+/// `correct`) when it is `expected`, otherwise wrong as [`wrong_number`] says.
+fn check_number(
+    exercise: &str,
+    answer: impl FnOnce() -> Option<u64>,
+    what: &str,
+    expected: u64,
+    correct: &str,
+    mistakes: &[(u64, &str)],
+) -> Verdict {
+    let v = match run_answer(exercise, NOT_DONE_HINT, answer) {
+        Ok(v) => v,
+        Err(verdict) => return verdict,
+    };
+    if v == expected {
+        return Verdict::correct(exercise, vec![correct.into()]);
+    }
+    wrong_number(exercise, what, v, expected, mistakes)
+}
+
 /// Checks the total number of trainable parameters of [`BOOK_CNN`] (weights and biases of
 /// its three convolution layers).
 ///
@@ -255,21 +275,12 @@ fn wrong_number(
 pub fn check_total_params<F: FnOnce() -> Option<u64>>(total_params: F) -> Verdict {
     let net = BOOK_CNN;
     let e = Expected::of(&net);
-    let v = match run_answer(EX_PARAMS, NOT_DONE_HINT, total_params) {
-        Ok(v) => v,
-        Err(verdict) => return verdict,
-    };
-    if v == e.params {
-        return Verdict::correct(
-            EX_PARAMS,
-            vec!["세 합성곱 층의 가중치와 편향을 모두 셌습니다.".into()],
-        );
-    }
-    wrong_number(
+    check_number(
         EX_PARAMS,
+        total_params,
         "파라미터 수",
-        v,
         e.params,
+        "세 합성곱 층의 가중치와 편향을 모두 셌습니다.",
         &[
             (e.params_no_bias, "필터마다 편향(bias)이 하나씩 있습니다."),
             (
@@ -302,23 +313,14 @@ pub fn check_inference_memory<F: FnOnce() -> Option<u64>>(inference_bytes: F) ->
     let net = BOOK_CNN;
     let b = net.bytes_per_value as u64;
     let e = Expected::of(&net);
-    let v = match run_answer(EX_INFER, NOT_DONE_HINT, inference_bytes) {
-        Ok(v) => v,
-        Err(verdict) => return verdict,
-    };
     let expected = b * Expected::inference_values(&e.outputs, e.params);
-    if v == expected {
-        return Verdict::correct(
-            EX_INFER,
-            vec!["연속한 두 층의 출력 중 가장 큰 쌍과 파라미터를 float32로 셌습니다.".into()],
-        );
-    }
     let all_layers = b * (e.outputs.iter().sum::<u64>() + e.params);
-    wrong_number(
+    check_number(
         EX_INFER,
+        inference_bytes,
         "추론 메모리(바이트)",
-        v,
         expected,
+        "연속한 두 층의 출력 중 가장 큰 쌍과 파라미터를 float32로 셌습니다.",
         &[
             (
                 b * Expected::inference_values(&e.outputs, 0),
@@ -361,22 +363,13 @@ pub fn check_training_memory<F: FnOnce() -> Option<u64>>(training_bytes: F) -> V
     let b = net.bytes_per_value as u64;
     let batch = net.batch as u64;
     let e = Expected::of(&net);
-    let v = match run_answer(EX_TRAIN, NOT_DONE_HINT, training_bytes) {
-        Ok(v) => v,
-        Err(verdict) => return verdict,
-    };
     let expected = b * e.training_values(&e.outputs, batch);
-    if v == expected {
-        return Verdict::correct(
-            EX_TRAIN,
-            vec!["배치 50장의 세 층 출력, 입력 이미지, 파라미터를 float32로 셌습니다.".into()],
-        );
-    }
-    wrong_number(
+    check_number(
         EX_TRAIN,
+        training_bytes,
         "훈련 메모리(바이트)",
-        v,
         expected,
+        "배치 50장의 세 층 출력, 입력 이미지, 파라미터를 float32로 셌습니다.",
         &[
             (
                 expected - b * batch * e.input_values,
