@@ -95,6 +95,19 @@ impl Grid {
         }
     }
 
+    /// Writes `text(r, c)` in bold [`INK`] of `size` pixels in the middle of every cell: the
+    /// numbers of an output grid.
+    pub fn bold_numbers(
+        &self,
+        canvas: &mut Canvas,
+        size: f64,
+        text: impl Fn(usize, usize) -> String,
+    ) {
+        self.numbers(canvas, |r, c| {
+            Some((text(r, c), TextStyle::new(size).middle().bold().color(INK)))
+        });
+    }
+
     /// Outlines the whole grid in [`INK`], `width` pixels wide.
     pub fn frame(&self, canvas: &mut Canvas, width: f64) {
         self.outline(
@@ -124,6 +137,18 @@ impl Grid {
     ) {
         let (x, y, w, h) = self.block(r0, c0, r1, c1);
         canvas.rect(x, y, w, h, paint);
+    }
+}
+
+/// Cell colours of an output grid that shows one neuron: [`NEURON`] at `neuron`, white
+/// elsewhere.
+pub(crate) fn neuron_at(neuron: (usize, usize)) -> impl Fn(usize, usize) -> Rgb {
+    move |r, c| {
+        if (r, c) == neuron {
+            NEURON
+        } else {
+            Rgb::WHITE
+        }
     }
 }
 

@@ -4,7 +4,9 @@ use crate::error::{Error, Result};
 use crate::plot::{text_width, Canvas, Paint, Rgb, Svg, TextStyle};
 use cnnkit_nn::arith::{axis_geometry, Padding};
 
-use super::grid::{legend, number_size, title, Grid, FIELD, IGNORED, INK, LINE, NEURON, PAD};
+use super::grid::{
+    legend, neuron_at, number_size, title, Grid, FIELD, IGNORED, INK, LINE, NEURON, PAD,
+};
 
 /// An input grid with its zero padding (grey cells marked 0), one receptive field, and
 /// the output grid beside it with the neuron that field feeds.
@@ -153,13 +155,7 @@ pub fn padding_grid(
     );
     input.outline(&mut c, r0, c0, r1, c1, &Paint::outline(FIELD, 3.0));
 
-    output.cells(&mut c, |r, cc| {
-        if (r, cc) == highlight {
-            NEURON
-        } else {
-            Rgb::WHITE
-        }
-    });
+    output.cells(&mut c, neuron_at(highlight));
     output.frame(&mut c, 2.0);
 
     title(&mut c, margin, cap, &heading);

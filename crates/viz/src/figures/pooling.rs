@@ -10,8 +10,8 @@ use cnnkit_nn::arith::Padding;
 use cnnkit_nn::ops::PoolKind;
 
 use super::grid::{
-    caption, cell_formatter, legend, number_size, title, Grid, FIELD, IGNORED, INK, LINE, NEURON,
-    WINDOWS,
+    caption, cell_formatter, legend, neuron_at, number_size, title, Grid, FIELD, IGNORED, INK,
+    LINE, NEURON, WINDOWS,
 };
 
 fn kind_name(kind: PoolKind) -> &'static str {
@@ -247,12 +247,7 @@ pub fn pooling_grid<'a>(
         }
     });
     output.frame(&mut c, 2.0);
-    output.numbers(&mut c, |i, j| {
-        Some((
-            fmt_out(out[[i, j]]),
-            TextStyle::new(size).middle().bold().color(INK),
-        ))
-    });
+    output.bold_numbers(&mut c, size, |i, j| fmt_out(out[[i, j]]));
 
     // An arrow between the grids.
     let ay = top + input.height().min(output.height().max(cell)) / 2.0;
@@ -603,20 +598,9 @@ pub fn depthwise_pooling_diagram<'a>(
             cap,
         );
     }
-    output.cells(&mut c, |r, cc| {
-        if (r, cc) == highlight {
-            NEURON
-        } else {
-            Rgb::WHITE
-        }
-    });
+    output.cells(&mut c, neuron_at(highlight));
     output.frame(&mut c, 2.0);
-    output.numbers(&mut c, |r, cc| {
-        Some((
-            fmt(out[[r, cc]]),
-            TextStyle::new(size).middle().bold().color(INK),
-        ))
-    });
+    output.bold_numbers(&mut c, size, |r, cc| fmt(out[[r, cc]]));
     c.text(
         output.x + map_w + 14.0,
         oy,
