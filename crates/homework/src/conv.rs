@@ -5,7 +5,7 @@ use dfdx::prelude::*;
 use ndarray::{Array1, Array4};
 
 use super::verdict::{internal_error, run_case, NoneHints, SOME_FOR_EVERY_INPUT};
-use super::{compare_arrays, images_array, images_tensor, random_values, shape_str, Verdict};
+use super::{compare_arrays, images_array, images_tensor, random_array, shape_str, Verdict};
 use cnnkit_nn::arith::Padding;
 use cnnkit_nn::ops::conv2d;
 
@@ -60,19 +60,11 @@ impl Case {
                 Array4::ones(ws),
                 Array1::zeros(self.o),
             ),
-            Some(seed) => {
-                let n = self.batch * self.h * self.w * self.c;
-                let x = Array4::from_shape_vec(xs, random_values(seed, n));
-                let wn = self.kh * self.kw * self.c * self.o;
-                let w = Array4::from_shape_vec(ws, random_values(seed + 100, wn));
-                let b = Array1::from_vec(random_values(seed + 200, self.o));
-                // The shapes match the vectors' lengths by construction.
-                (
-                    x.unwrap_or_else(|_| Array4::zeros(xs)),
-                    w.unwrap_or_else(|_| Array4::zeros(ws)),
-                    b,
-                )
-            }
+            Some(seed) => (
+                random_array(seed, xs),
+                random_array(seed + 100, ws),
+                random_array(seed + 200, self.o),
+            ),
         }
     }
 

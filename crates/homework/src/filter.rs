@@ -4,7 +4,7 @@ use ndarray::{Array1, Array2, Array4, Axis};
 
 use super::conv::reference;
 use super::verdict::{internal_error, run_answer, run_case, NoneHints};
-use super::{compare_arrays, random_values, shape_str, Verdict};
+use super::{compare_arrays, random_array, shape_str, Verdict};
 use cnnkit_nn::arith::Padding;
 
 const EX_FILTER: &str = "연습 4-1 · 대각선 검출 필터 (diagonal_filter)";
@@ -253,10 +253,7 @@ type ApplyCase = (String, Array2<f32>, Array2<f32>);
 /// The test cases of [`check_apply_filter`].
 fn apply_cases() -> crate::Result<Vec<ApplyCase>> {
     let sharp = ndarray::array![[0.0f32, -1.0, 0.0], [-1.0, 5.0, -1.0], [0.0, -1.0, 0.0]];
-    let rand = |seed: u64, h: usize, w: usize| {
-        Array2::from_shape_vec((h, w), random_values(seed, h * w))
-            .unwrap_or_else(|_| Array2::zeros((h, w)))
-    };
+    let rand = |seed: u64, h: usize, w: usize| random_array(seed, (h, w));
     let cat = cnnkit_data::rgb_to_gray(&cnnkit_data::photo("chelsea")?);
     let cases = vec![
         (

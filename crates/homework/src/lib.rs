@@ -149,9 +149,20 @@ pub(crate) fn images_array<const C: usize>(
         .map_err(|e| Error::invalid("reference output", e.to_string()))
 }
 
-/// Seeded uniform values in `-1..1`, the inputs of the checkers' random test cases.
-pub(crate) fn random_values(seed: u64, n: usize) -> Vec<f32> {
+/// An array of `shape` holding seeded uniform values in `-1..1`, row by row: the inputs of
+/// the checkers' random test cases.
+pub(crate) fn random_array<Sh: ndarray::IntoDimension>(
+    seed: u64,
+    shape: Sh,
+) -> ndarray::Array<f32, Sh::Dim> {
+    use ndarray::Dimension;
     use rand::{Rng, SeedableRng};
+    let shape = shape.into_dimension();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    (0..n).map(|_| rng.gen_range(-1.0f32..1.0)).collect()
+    let values = (0..shape.size())
+        .map(|_| rng.gen_range(-1.0f32..1.0))
+        .collect();
+    // The number of values is the shape's size, so this cannot fail.
+    ndarray::Array::from_shape_vec(shape.clone(), values)
+        .unwrap_or_else(|_| ndarray::Array::zeros(shape))
 }

@@ -4,7 +4,7 @@
 use ndarray::Array4;
 
 use super::verdict::{internal_error, run_case, NoneHints, SOME_FOR_EVERY_INPUT};
-use super::{compare_arrays, images_array, images_tensor, random_values, shape_str, Verdict};
+use super::{compare_arrays, images_array, images_tensor, random_array, shape_str, Verdict};
 use cnnkit_nn::arith::Padding;
 use cnnkit_nn::ops::{depthwise_max_pool2d, pool2d, PoolKind};
 
@@ -46,11 +46,7 @@ impl PoolCase {
                 ];
                 Array4::from_shape_fn(shape, |(_, i, j, _)| v[i * 4 + j])
             }
-            Some(seed) => {
-                let n = self.batch * self.h * self.w * self.c;
-                Array4::from_shape_vec(shape, random_values(seed, n))
-                    .unwrap_or_else(|_| Array4::zeros(shape))
-            }
+            Some(seed) => random_array(seed, shape),
         }
     }
 
@@ -189,10 +185,7 @@ const DEPTH_CASES: [DepthCase; 5] = [
 
 impl DepthCase {
     fn input(&self) -> Array4<f32> {
-        let shape = (self.batch, self.h, self.w, self.c);
-        let n = self.batch * self.h * self.w * self.c;
-        Array4::from_shape_vec(shape, random_values(self.seed, n))
-            .unwrap_or_else(|_| Array4::zeros(shape))
+        random_array(self.seed, (self.batch, self.h, self.w, self.c))
     }
 
     fn describe(&self, k: usize) -> String {
