@@ -7,11 +7,13 @@
 //! Winograd tile transforms and the pooling loops ran at a quarter of the width an AVX-512
 //! machine offers.
 //!
-//! [`multiversion!`](crate::simd::multiversion) fixes that the way `gemm` does: it
-//! compiles one function body three times, for AVX-512, for AVX2 with FMA, and for the
-//! baseline, and calls the best copy the CPU supports (detected once, then a cached load).
-//! The body is ordinary safe Rust; LLVM vectorises its loops over fixed-size arrays
-//! ([`LANES`] floats, one AVX-512 register) at the width of the copy it is compiled into.
+//! [`multiversion!`](crate::simd::multiversion) fixes that the way `gemm` does, with the
+//! crate `gemm` itself uses for it, [`pulp`]: one function body is compiled three times,
+//! inside pulp's `V4` (AVX-512), inside `V3` (AVX2 with FMA) and for the baseline, and the
+//! best copy the CPU supports runs (detected once by pulp, then a cached load). The body is
+//! ordinary safe Rust and the dispatch needs no `unsafe` here; LLVM vectorises the body's
+//! loops over fixed-size arrays ([`LANES`] floats, one AVX-512 register) at the width of
+//! the copy it is compiled into.
 
 /// Channels processed together by the vectorised kernels: 16 `f32`, one AVX-512 register
 /// (two AVX2 registers, four SSE2 registers).
@@ -25,9 +27,9 @@ use std::sync::atomic::{AtomicU8, Ordering};
 pub enum InstructionSet {
     /// What the crate is compiled for (SSE2 on x86-64).
     Baseline = 1,
-    /// AVX2 with FMA: eight `f32` lanes.
+    /// AVX2 with FMA (pulp's `V3`): eight `f32` lanes.
     Avx2 = 2,
-    /// AVX-512 (F, BW, DQ, VL): sixteen `f32` lanes.
+    /// AVX-512 (F, BW, CD, DQ, VL, with AVX2 and FMA: pulp's `V4`): sixteen `f32` lanes.
     Avx512 = 3,
 }
 
@@ -36,12 +38,10 @@ impl InstructionSet {
     pub fn detect() -> Self {
         #[cfg(target_arch = "x86_64")]
         {
-            use std::arch::is_x86_feature_detected as has;
-            let avx2 = has!("avx2") && has!("fma");
-            if avx2 && has!("avx512f") && has!("avx512bw") && has!("avx512dq") && has!("avx512vl") {
+            if pulp::x86::V4::is_available() {
                 return InstructionSet::Avx512;
             }
-            if avx2 {
+            if pulp::x86::V3::is_available() {
                 return InstructionSet::Avx2;
             }
         }
@@ -172,29 +172,20 @@ macro_rules! __cnnkit_multiversion {
             #[allow(clippy::too_many_arguments)]
             fn body($($arg: $ty),*) $(-> $ret)? $body
             #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-                #[allow(clippy::too_many_arguments)]
-                unsafe fn avx512($($arg: $ty),*) $(-> $ret)? {
-                    body($($arg),*)
-                }
-                #[target_feature(enable = "avx2,fma")]
-                #[allow(clippy::too_many_arguments)]
-                unsafe fn avx2($($arg: $ty),*) $(-> $ret)? {
-                    body($($arg),*)
-                }
-                match $crate::simd::instruction_set() {
-                    // SAFETY: `instruction_set` never exceeds what the CPU has, and
-                    // `avx512` is compiled for exactly the features `Avx512` requires.
-                    $crate::simd::InstructionSet::Avx512 => {
-                        return unsafe { avx512($($arg),*) }
+            match $crate::simd::instruction_set() {
+                // `instruction_set` never exceeds what pulp detected, so `try_new` succeeds;
+                // `vectorize` runs the inlined body with the set's target features enabled.
+                $crate::simd::InstructionSet::Avx512 => {
+                    if let Some(simd) = $crate::simd::__pulp::x86::V4::try_new() {
+                        return simd.vectorize(|| body($($arg),*));
                     }
-                    // SAFETY: as above, AVX2 and FMA.
-                    $crate::simd::InstructionSet::Avx2 => {
-                        return unsafe { avx2($($arg),*) }
-                    }
-                    $crate::simd::InstructionSet::Baseline => {}
                 }
+                $crate::simd::InstructionSet::Avx2 => {
+                    if let Some(simd) = $crate::simd::__pulp::x86::V3::try_new() {
+                        return simd.vectorize(|| body($($arg),*));
+                    }
+                }
+                $crate::simd::InstructionSet::Baseline => {}
             }
             body($($arg),*)
         }
@@ -203,6 +194,10 @@ macro_rules! __cnnkit_multiversion {
 
 #[doc(inline)]
 pub use crate::__cnnkit_multiversion as multiversion;
+
+/// pulp, for the expansion of [`multiversion!`](crate::simd::multiversion) in other crates.
+#[doc(hidden)]
+pub use pulp as __pulp;
 
 /// A raw pointer to `f32`s that rayon tasks may share, for kernels whose tasks write
 /// disjoint elements that are not one contiguous block per task (Winograd's tiles of one
