@@ -1,11 +1,11 @@
 //! Exercise 4: design a filter that detects diagonal lines, and apply a filter to a photo.
 
-use ndarray::{Array1, Array2, Array4, Axis};
+use ndarray::Array2;
 
-use super::conv::reference;
 use super::verdict::{internal_error, run_answer, run_case, NoneHints};
 use super::{compare_arrays, random_array, shape_str, Verdict};
 use cnnkit_nn::arith::Padding;
+use cnnkit_nn::ops::correlate2d;
 
 const EX_FILTER: &str = "연습 4-1 · 대각선 검출 필터 (diagonal_filter)";
 const EX_APPLY: &str = "연습 4-2 · 사진에 필터 적용 (apply_filter)";
@@ -80,25 +80,6 @@ pub fn test_pattern(pattern: Pattern) -> Array2<f32> {
     })
 }
 
-/// Cross-correlation of a 2-D image with a 2-D kernel over the `valid` positions only
-/// (no padding, so no border effects).
-fn correlate_valid(image: &Array2<f32>, kernel: &Array2<f32>) -> Array2<f32> {
-    let (h, w) = image.dim();
-    let (kh, kw) = kernel.dim();
-    if kh == 0 || kw == 0 || kh > h || kw > w {
-        return Array2::zeros((0, 0));
-    }
-    Array2::from_shape_fn((h - kh + 1, w - kw + 1), |(i, j)| {
-        let mut sum = 0.0;
-        for di in 0..kh {
-            for dj in 0..kw {
-                sum += image[[i + di, j + dj]] * kernel[[di, dj]];
-            }
-        }
-        sum
-    })
-}
-
 /// How strongly a filter responds to each [`Pattern`]: the largest output over the
 /// image (for [`Pattern::Flat`], the largest absolute output), without padding.
 ///
@@ -113,7 +94,10 @@ pub fn filter_responses(kernel: &Array2<f32>) -> Vec<(Pattern, f32)> {
     Pattern::ALL
         .iter()
         .map(|&p| {
-            let y = correlate_valid(&test_pattern(p), kernel);
+            // No padding, so no border effects; a kernel larger than the pattern gives no
+            // output (and the weakest response).
+            let y = correlate2d(test_pattern(p).view(), kernel.view(), 1, Padding::Valid)
+                .unwrap_or_else(|_| Array2::zeros((0, 0)));
             let r = if p == Pattern::Flat {
                 y.iter().fold(0.0f32, |m, v| m.max(v.abs()))
             } else {
@@ -221,23 +205,10 @@ pub fn check_diagonal_filter<F: FnOnce() -> Option<Array2<f32>>>(diagonal_filter
     }
 }
 
-/// One image and one kernel run through the crate's `conv2d` ([`reference`]) with `same`
-/// padding, as a one-channel image and a single filter without bias.
+/// One image and one kernel run through the crate's convolution ([`correlate2d`]) with
+/// `same` padding, as a one-channel image and a single filter without bias.
 fn expected_same(image: &Array2<f32>, kernel: &Array2<f32>) -> crate::Result<Array2<f32>> {
-    let ((h, w), (kh, kw)) = (image.dim(), kernel.dim());
-    let x = Array4::from_shape_fn((1, h, w, 1), |(_, i, j, _)| image[[i, j]]);
-    let k = Array4::from_shape_fn((kh, kw, 1, 1), |(i, j, _, _)| kernel[[i, j]]);
-    let b = Array1::zeros(1);
-    let y = match (kh, kw) {
-        (1, 1) => reference::<1, 1, 1, 1>(&x, &k, &b, 1, Padding::Same),
-        (3, 3) => reference::<1, 3, 3, 1>(&x, &k, &b, 1, Padding::Same),
-        (5, 5) => reference::<1, 5, 5, 1>(&x, &k, &b, 1, Padding::Same),
-        other => Err(crate::Error::invalid(
-            "filter test case",
-            format!("no reference for a {other:?} kernel"),
-        )),
-    }?;
-    Ok(y.index_axis_move(Axis(0), 0).index_axis_move(Axis(2), 0))
+    Ok(correlate2d(image.view(), kernel.view(), 1, Padding::Same)?)
 }
 
 /// What [`check_apply_filter`] says to a function that returns `None`.

@@ -31,7 +31,7 @@
 //! assert!(check_total_params(total_params).is_not_done());
 //! ```
 //!
-//! Grading with nbgrader: see [`is_grading`] and the README's section "For instructors".
+//! Grading with nbgrader: see [`is_grading`] and `docs/instructors.md`.
 
 #![warn(missing_docs)]
 

@@ -27,13 +27,7 @@ pub const GRADING_EXIT_CODE: i32 = 3;
 /// assert!(!cnnkit_homework::is_grading());
 /// ```
 pub fn is_grading() -> bool {
-    match std::env::var(GRADING_ENV) {
-        Ok(v) => !matches!(
-            v.trim().to_ascii_lowercase().as_str(),
-            "" | "0" | "false" | "no"
-        ),
-        Err(_) => false,
-    }
+    cnnkit_nn::quick::env_flag(GRADING_ENV)
 }
 
 /// What a checker found: the answer is correct, not written yet, or wrong (with reasons).

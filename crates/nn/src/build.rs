@@ -34,7 +34,7 @@ pub fn warn_if_slow() {
             println!(
                 "note: cnnkit was compiled with debug assertions (evcxr's default for a \
                  cell's dependencies), which makes training about 3x slower. Start JupyterLab \
-                 with `make lab`, or see \"Speed inside notebooks\" in the README."
+                 with `make lab`, or see \"Speed inside notebooks\" in docs/performance.md."
             );
         });
     }

@@ -32,16 +32,14 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use dfdx::nn::tensor_collection::{
-    RecursiveWalker, ScalarOptions, TensorCollection, TensorOptions, TensorVisitor, ViewTensorName,
-    ViewTensorRef,
-};
+use dfdx::nn::tensor_collection::{TensorCollection, TensorOptions, ViewTensorName, ViewTensorRef};
 use dfdx::nn::{LoadFromSafetensors, SaveToSafetensors};
 use dfdx::prelude::*;
 
 use cnnkit_data::cache::AtomicFile;
 
 use crate::error::{Error, Result};
+use crate::params::{self, ParamVisitor};
 
 /// Collects the name and shape of every tensor (and scalar) of a model.
 #[derive(Default)]
@@ -49,37 +47,30 @@ struct Layout {
     entries: BTreeMap<String, Vec<usize>>,
 }
 
-impl TensorVisitor<f32, Cpu> for Layout {
+impl ParamVisitor for Layout {
     type Viewer = (ViewTensorRef, ViewTensorName);
-    type Err = CpuError;
-    type E2 = f32;
-    type D2 = Cpu;
 
-    fn visit<S: Shape>(
+    fn tensor<S: Shape>(
         &mut self,
         _: TensorOptions<S, f32, Cpu>,
         (t, name): (&Tensor<S, f32, Cpu>, String),
-    ) -> std::result::Result<Option<Tensor<S, f32, Cpu>>, CpuError> {
+    ) -> std::result::Result<(), CpuError> {
         self.entries.insert(name, t.shape().concrete().into());
-        Ok(None)
+        Ok(())
     }
 
-    fn visit_scalar<N: num_traits::NumCast>(
+    fn scalar<N: num_traits::NumCast>(
         &mut self,
-        _: ScalarOptions<N>,
         (_, name): (&N, String),
-    ) -> std::result::Result<Option<N>, CpuError> {
+    ) -> std::result::Result<(), CpuError> {
         self.entries.insert(name, Vec::new());
-        Ok(None)
+        Ok(())
     }
 }
 
 fn layout<M: TensorCollection<f32, Cpu>>(model: &M) -> Result<BTreeMap<String, Vec<usize>>> {
     let mut v = Layout::default();
-    M::iter_tensors(&mut RecursiveWalker {
-        m: (model, String::new()),
-        f: &mut v,
-    })?;
+    params::visit_named(model, &mut v)?;
     Ok(v.entries)
 }
 

@@ -31,6 +31,7 @@ pub mod layers;
 pub mod metrics;
 pub mod model;
 pub mod ops;
+mod params;
 pub mod quick;
 pub mod train;
 

@@ -419,3 +419,41 @@ pub fn to_features<B: Dim, const I: usize, T: Tape<f32, Cpu>>(
     }
     Ok(x.try_reshape_like(&(b, Const::<I>))?)
 }
+
+/// Cross-correlation of one grayscale image with one kernel of any size, known only at run
+/// time: what a single `Conv2D` filter without bias computes on a one-channel image, with
+/// the same kernels as the layers (`cnnkit-kernels`). For the filter demonstrations and
+/// the homework checks, where the kernel comes from a student and its size is not a type.
+///
+/// # Shapes
+/// `image` `(h, w)`, `kernel` `(k_h, k_w)` → `(out_h, out_w)` by Keras' rules for
+/// `strides` and `padding` ([`crate::arith::output_size`]).
+///
+/// # Errors
+/// [`Error::Invalid`] for an empty kernel, a zero stride, or a `valid` kernel larger than
+/// the image.
+///
+/// ```
+/// use cnnkit_nn::arith::Padding;
+/// let image = ndarray::Array2::from_shape_fn((4, 5), |(i, j)| (i * 5 + j) as f32);
+/// let kernel = ndarray::array![[1.0_f32, -1.0]];
+/// let y = cnnkit_nn::ops::correlate2d(image.view(), kernel.view(), 1, Padding::Valid)?;
+/// assert_eq!(y.dim(), (4, 4));
+/// assert!(y.iter().all(|&v| v == -1.0)); // each pixel minus its right neighbour
+/// # Ok::<(), cnnkit_nn::Error>(())
+/// ```
+pub fn correlate2d(
+    image: ndarray::ArrayView2<'_, f32>,
+    kernel: ndarray::ArrayView2<'_, f32>,
+    strides: usize,
+    padding: Padding,
+) -> Result<ndarray::Array2<f32>> {
+    let ((h, w), (kh, kw)) = (image.dim(), kernel.dim());
+    let g = conv::ConvGeometry::new(1, (h, w, 1), 1, (kh, kw), (strides, strides), padding)?;
+    let x: Vec<f32> = image.iter().copied().collect();
+    let k: Vec<f32> = kernel.iter().copied().collect();
+    let mut out = vec![0.0f32; g.output_len()];
+    conv::conv2d_forward(&g, &x, &k, &[0.0], false, &mut out);
+    ndarray::Array2::from_shape_vec((g.out_h, g.out_w), out)
+        .map_err(|e| Error::invalid("correlate2d output", e.to_string()))
+}

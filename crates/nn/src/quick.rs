@@ -7,20 +7,36 @@
 /// The environment variable that switches quick mode on.
 pub const QUICK_ENV: &str = "CNNKIT_QUICK";
 
-/// True when `CNNKIT_QUICK` is set to anything but empty, `0`, `false` or `no`.
+/// True when the environment variable `name` is set to anything but empty, `0`, `false`
+/// or `no` (any case, surrounding spaces ignored): the one rule of the workspace's on/off
+/// switches (`CNNKIT_QUICK`, `CNNKIT_GRADING`).
 ///
 /// ```
-/// std::env::remove_var("CNNKIT_QUICK");
-/// assert!(!cnnkit_nn::quick::is_quick());
+/// std::env::set_var("CNNKIT_DOC_FLAG", " No ");
+/// assert!(!cnnkit_nn::quick::env_flag("CNNKIT_DOC_FLAG"));
+/// std::env::set_var("CNNKIT_DOC_FLAG", "yes");
+/// assert!(cnnkit_nn::quick::env_flag("CNNKIT_DOC_FLAG"));
+/// std::env::remove_var("CNNKIT_DOC_FLAG");
+/// assert!(!cnnkit_nn::quick::env_flag("CNNKIT_DOC_FLAG"));
 /// ```
-pub fn is_quick() -> bool {
-    match std::env::var(QUICK_ENV) {
+pub fn env_flag(name: &str) -> bool {
+    match std::env::var(name) {
         Ok(v) => !matches!(
             v.trim().to_ascii_lowercase().as_str(),
             "" | "0" | "false" | "no"
         ),
         Err(_) => false,
     }
+}
+
+/// True when `CNNKIT_QUICK` is on (see [`env_flag`]).
+///
+/// ```
+/// std::env::remove_var("CNNKIT_QUICK");
+/// assert!(!cnnkit_nn::quick::is_quick());
+/// ```
+pub fn is_quick() -> bool {
+    env_flag(QUICK_ENV)
 }
 
 /// Returns `quick` in quick mode and `full` otherwise.

@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use dfdx::nn::modules::{Module, ModuleMut, ZeroGrads};
 use dfdx::nn::tensor_collection::TensorCollection;
-use dfdx::nn::tensor_collection::{RecursiveWalker, TensorOptions, TensorVisitor, ViewTensorMut};
+use dfdx::nn::tensor_collection::{TensorOptions, ViewTensorMut};
 use dfdx::optim::{Adam, AdamConfig, Optimizer};
 use dfdx::prelude::*;
 use ndarray::{Array2, Array4};
@@ -34,6 +34,7 @@ pub use nadam::Nadam;
 use crate::error::{Error, Result};
 use crate::model::{summary, Describe, FeatureShape};
 use crate::ops::Images;
+use crate::params::{self, ParamVisitor};
 
 /// Labelled images with `C` channels: what [`fit`] and [`evaluate`] take.
 ///
@@ -297,24 +298,18 @@ impl<M, const C: usize, const N: usize> Classifier<C, N> for M where
 /// unchanged), see [`fit`].
 fn renew_tensor_ids<M: TensorCollection<f32, Cpu>>(model: &mut M, dev: &Cpu) -> Result<()> {
     struct Renew<'a>(&'a Cpu);
-    impl TensorVisitor<f32, Cpu> for Renew<'_> {
+    impl ParamVisitor for Renew<'_> {
         type Viewer = ViewTensorMut;
-        type Err = CpuError;
-        type E2 = f32;
-        type D2 = Cpu;
-        fn visit<S: Shape>(
+        fn tensor<S: Shape>(
             &mut self,
             _: TensorOptions<S, f32, Cpu>,
             t: &mut Tensor<S, f32, Cpu>,
-        ) -> std::result::Result<Option<Tensor<S, f32, Cpu>>, CpuError> {
+        ) -> std::result::Result<(), CpuError> {
             *t = self.0.try_tensor_from_vec(t.as_vec(), *t.shape())?;
-            Ok(None)
+            Ok(())
         }
     }
-    M::iter_tensors(&mut RecursiveWalker {
-        m: model,
-        f: &mut Renew(dev),
-    })?;
+    params::visit_mut(model, &mut Renew(dev))?;
     Ok(())
 }
 

@@ -1,11 +1,11 @@
 //! Nadam (Adam with Nesterov momentum), with Keras' formulas and defaults.
 
-use dfdx::nn::tensor_collection::{
-    RecursiveWalker, TensorCollection, TensorOptions, TensorVisitor, ViewTensorMut,
-};
+use dfdx::nn::tensor_collection::{TensorCollection, TensorOptions, ViewTensorMut};
 use dfdx::optim::{Optimizer, OptimizerUpdateError};
 use dfdx::prelude::*;
 use rayon::prelude::*;
+
+use crate::params::{self, ParamVisitor};
 
 /// The Nadam optimizer as Keras implements it (`keras.optimizers.Nadam`), usable like
 /// dfdx's own optimizers (`opt.update(&mut model, &grads)`).
@@ -93,19 +93,16 @@ struct Visitor<'a> {
     buf: Vec<f32>,
 }
 
-impl TensorVisitor<f32, Cpu> for Visitor<'_> {
+impl ParamVisitor for Visitor<'_> {
     type Viewer = ViewTensorMut;
-    type Err = CpuError;
-    type E2 = f32;
-    type D2 = Cpu;
 
-    fn visit<S: Shape>(
+    fn tensor<S: Shape>(
         &mut self,
         opts: TensorOptions<S, f32, Cpu>,
         p: &mut Tensor<S, f32, Cpu>,
-    ) -> Result<Option<Tensor<S, f32, Cpu>>, CpuError> {
+    ) -> Result<(), CpuError> {
         if !opts.do_gradient_update {
-            return Ok(None);
+            return Ok(());
         }
         let n = p.shape().num_elements();
         if self.opt.moments.len() <= self.index {
@@ -134,7 +131,7 @@ impl TensorVisitor<f32, Cpu> for Visitor<'_> {
                 }
             });
         p.copy_from(&self.buf);
-        Ok(None)
+        Ok(())
     }
 }
 
@@ -186,10 +183,7 @@ impl Nadam {
             index: 0,
             buf: Vec::new(),
         };
-        M::iter_tensors(&mut RecursiveWalker {
-            m: module,
-            f: &mut visitor,
-        })?;
+        params::visit_mut(module, &mut visitor)?;
         Ok(())
     }
 }
