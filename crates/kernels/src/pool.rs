@@ -166,34 +166,43 @@ pub fn max_pool_backward(g: &PoolGeometry, argmax: &[u32], dout: &[f32], dx: &mu
         });
 }
 
+impl PoolGeometry {
+    /// For every output of one image, for the average pooling passes: its offset in the
+    /// image's output, `(oy * out_w + ox) * c`; the offsets of the input pixels of its
+    /// window, `(iy * in_w + ix) * c`, padding left out; and how many there are (at least 1).
+    fn average_windows(self) -> impl Iterator<Item = (usize, impl Iterator<Item = usize>, f32)> {
+        let (in_w, c) = (self.in_w, self.c);
+        (0..self.out_h).flat_map(move |oy| {
+            (0..self.out_w).map(move |ox| {
+                let (y_lo, y_hi, x_lo, x_hi) = self.window(oy, ox);
+                let n = ((y_hi - y_lo) * (x_hi - x_lo)).max(1) as f32;
+                let pixels = (y_lo..y_hi)
+                    .flat_map(move |iy| (x_lo..x_hi).map(move |ix| (iy * in_w + ix) * c));
+                ((oy * self.out_w + ox) * c, pixels, n)
+            })
+        })
+    }
+}
+
 /// Average pooling forward; padded cells are not counted.
 pub fn avg_pool_forward(g: &PoolGeometry, x: &[f32], out: &mut [f32]) {
     assert_eq!(x.len(), g.input_len(), "avg_pool: input length");
     assert_eq!(out.len(), g.output_len(), "avg_pool: output length");
     let c = g.c;
-    let in_img = g.in_h * g.in_w * c;
-    let out_img = g.out_h * g.out_w * c;
+    let (in_img, out_img) = (g.in_h * g.in_w * c, g.out_h * g.out_w * c);
     out.par_chunks_mut(out_img)
         .zip(x.par_chunks(in_img))
         .for_each(|(out, img)| {
-            for oy in 0..g.out_h {
-                for ox in 0..g.out_w {
-                    let o = (oy * g.out_w + ox) * c;
-                    let acc = &mut out[o..o + c];
-                    acc.fill(0.0);
-                    let (y_lo, y_hi, x_lo, x_hi) = g.window(oy, ox);
-                    for iy in y_lo..y_hi {
-                        for ix in x_lo..x_hi {
-                            let base = (iy * g.in_w + ix) * c;
-                            for (a, v) in acc.iter_mut().zip(&img[base..base + c]) {
-                                *a += v;
-                            }
-                        }
+            for (o, pixels, n) in g.average_windows() {
+                let acc = &mut out[o..o + c];
+                acc.fill(0.0);
+                for base in pixels {
+                    for (a, v) in acc.iter_mut().zip(&img[base..base + c]) {
+                        *a += v;
                     }
-                    let n = ((y_hi - y_lo) * (x_hi - x_lo)).max(1) as f32;
-                    for a in acc.iter_mut() {
-                        *a /= n;
-                    }
+                }
+                for a in acc.iter_mut() {
+                    *a /= n;
                 }
             }
         });
@@ -204,24 +213,15 @@ pub fn avg_pool_backward(g: &PoolGeometry, dout: &[f32], dx: &mut [f32]) {
     assert_eq!(dx.len(), g.input_len(), "avg_pool backward: dx length");
     assert_eq!(dout.len(), g.output_len(), "avg_pool backward: dout length");
     let c = g.c;
-    let in_img = g.in_h * g.in_w * c;
-    let out_img = g.out_h * g.out_w * c;
+    let (in_img, out_img) = (g.in_h * g.in_w * c, g.out_h * g.out_w * c);
     dx.par_chunks_mut(in_img)
         .zip(dout.par_chunks(out_img))
         .for_each(|(dx, dout)| {
-            for oy in 0..g.out_h {
-                for ox in 0..g.out_w {
-                    let o = (oy * g.out_w + ox) * c;
-                    let d = &dout[o..o + c];
-                    let (y_lo, y_hi, x_lo, x_hi) = g.window(oy, ox);
-                    let n = ((y_hi - y_lo) * (x_hi - x_lo)).max(1) as f32;
-                    for iy in y_lo..y_hi {
-                        for ix in x_lo..x_hi {
-                            let base = (iy * g.in_w + ix) * c;
-                            for (t, v) in dx[base..base + c].iter_mut().zip(d) {
-                                *t += v / n;
-                            }
-                        }
+            for (o, pixels, n) in g.average_windows() {
+                let d = &dout[o..o + c];
+                for base in pixels {
+                    for (t, v) in dx[base..base + c].iter_mut().zip(d) {
+                        *t += v / n;
                     }
                 }
             }
