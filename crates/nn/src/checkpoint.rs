@@ -125,7 +125,7 @@ fn file_layout(path: &Path) -> Result<BTreeMap<String, Vec<usize>>> {
 /// Saves every weight of `model` (and dropout rates) to `path`, atomically.
 ///
 /// # Errors
-/// [`Error::Io`] when the folder cannot be written, [`Error::Checkpoint`] when the
+/// [`cnnkit_data::Error::Io`] (inside [`Error::Data`]) when the folder cannot be written, [`Error::Checkpoint`] when the
 /// serialisation fails.
 pub fn save<M: TensorCollection<f32, Cpu>>(model: &M, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();

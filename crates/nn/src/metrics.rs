@@ -49,7 +49,7 @@ fn same_len(y_true: usize, y_pred: usize) -> Result<()> {
 /// as class `j`: `cm[[i, j]]`. The diagonal holds the correct predictions.
 ///
 /// Rows are true classes and columns predicted classes, as in scikit-learn's
-/// `confusion_matrix(y_true, y_pred)`; [`crate::plot::confusion_matrix`] draws it.
+/// `confusion_matrix(y_true, y_pred)`; `cnnkit::plot::confusion_matrix` (crate `cnnkit-viz`) draws it.
 ///
 /// # Shapes
 /// `y_true`, `y_pred`: `n` labels each; result: `(n_classes, n_classes)`.
@@ -164,7 +164,7 @@ pub fn per_class_accuracy<'a>(cm: impl AsArray<'a, usize, Ix2>) -> Vec<f32> {
 /// The indices of the images whose prediction differs from the true label, in order.
 ///
 /// Index the data set with them to look at the mistakes, e.g. with
-/// [`crate::inspect::pick`] and [`crate::plot::image_grid`].
+/// `cnnkit::inspect::pick` and `cnnkit::plot::image_grid` (crate `cnnkit-viz`).
 ///
 /// # Errors
 /// [`Error::Invalid`] when the two lists differ in length.

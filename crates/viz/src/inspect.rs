@@ -10,7 +10,7 @@
 //! | [`activations`] | the feature maps of one image after a layer (or a tuple of layers), `(H', W', OUT)` | `keras.Model(model.input, layer.output).predict(x[None])[0]` |
 //! | [`strongest_channels`] | the feature maps with the largest mean activation | `maps.mean(axis=(0, 1)).argsort()[::-1][:k]` |
 //! | [`channels`] | a `(H, W, C)` stack split into `C` images | `[maps[:, :, c] for c in range(C)]` |
-//! | [`image`] | one image of a data set, `(H, W, C)` | `X_test[i]` |
+//! | [`image()`] | one image of a data set, `(H, W, C)` | `X_test[i]` |
 //! | [`pick`] | chosen images of an `(n, H, W, C)` batch, one channel | `[X[i, :, :, 0] for i in idx]` |
 //! | [`mosaic`] | a `(H, W, C)` stack tiled into one 2-D image | the book's feature-map mosaics |
 //!
@@ -71,7 +71,7 @@ pub fn filter_weights<const IN: usize, const OUT: usize, const K: usize, const S
 /// `OUT` arrays of `(K, K)`.
 ///
 /// # Errors
-/// [`Error::Invalid`] when `in_channel` is not below the layer's `IN`.
+/// [`cnnkit_nn::Error::Invalid`] when `in_channel` is not below the layer's `IN`.
 ///
 /// ```
 /// use cnnkit_nn::prelude::*;
@@ -110,7 +110,7 @@ pub fn filters<const IN: usize, const OUT: usize, const K: usize, const S: usize
 /// with the numbers from [`filters`].
 ///
 /// # Errors
-/// [`Error::Invalid`] when `in_channel` is out of range or `cols` is 0.
+/// [`cnnkit_nn::Error::Invalid`] when `in_channel` is out of range or `cols` is 0.
 ///
 /// ```
 /// use cnnkit_nn::prelude::*;
@@ -144,8 +144,8 @@ pub fn show_filters<const IN: usize, const OUT: usize, const K: usize, const S: 
 /// Keras: `keras.Model(model.input, layer.output).predict(image[np.newaxis])[0]`.
 ///
 /// # Errors
-/// [`Error::Invalid`] when the image's channel count is not the layer's `C`, and
-/// [`Error::Shape`] naming the layer when the image is too small for it (checked with
+/// [`cnnkit_nn::Error::Invalid`] when the image's channel count is not the layer's `C`, and
+/// [`cnnkit_nn::Error::Shape`] naming the layer when the image is too small for it (checked with
 /// [`cnnkit_nn::model::summary`] before running).
 ///
 /// ```
@@ -215,7 +215,7 @@ pub fn strongest_channels<'a>(maps: impl AsArray<'a, f32, Ix3>, k: usize) -> Vec
 /// Keras / NumPy: `X_test[index]`.
 ///
 /// # Errors
-/// [`Error::Invalid`] when `index` is not below the number of images.
+/// [`cnnkit_nn::Error::Invalid`] when `index` is not below the number of images.
 ///
 /// ```
 /// let data = cnnkit_nn::train::toy_bars(4, 0);
@@ -262,7 +262,7 @@ pub fn channels<'a>(maps: ArrayView3<'a, f32>) -> Vec<ArrayView2<'a, f32>> {
 /// `images`: `(n, H, W, C)`; result: `indices.len()` views of `(H, W)`.
 ///
 /// # Errors
-/// [`Error::Invalid`] when an index is not below `n`.
+/// [`cnnkit_nn::Error::Invalid`] when an index is not below `n`.
 ///
 /// ```
 /// let images = ndarray::Array4::<f32>::zeros((10, 28, 28, 1));
@@ -304,7 +304,7 @@ pub fn pick<'a>(images: &'a Array4<f32>, indices: &[usize]) -> Result<Vec<ArrayV
 /// `rows = ceil(C / cols)` (and `cols` lowered to `C` if larger).
 ///
 /// # Errors
-/// [`Error::Invalid`] when `cols` is 0 or the stack has no channel or no pixel.
+/// [`cnnkit_nn::Error::Invalid`] when `cols` is 0 or the stack has no channel or no pixel.
 ///
 /// ```
 /// let maps = ndarray::Array3::from_shape_fn((2, 3, 5), |(r, c, k)| (r + c + k) as f32);
