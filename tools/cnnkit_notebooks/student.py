@@ -17,7 +17,7 @@ same file name (by nbgrader grade_id) and gives nothing for a check cell whose c
 changed. The old flags still work: no subcommand means `build`, `--check` means
 `validate`, `--grade` means `grade --executed`.
 
-Conventions in an instructor notebook (see README, "For instructors"):
+Conventions in an instructor notebook (see docs/instructors.md):
 
 * A task cell holds the solution between two comment lines containing `BEGIN SOLUTION` and
   `END SOLUTION` (nbgrader's markers in Rust comment form), followed by the placeholder the
@@ -469,7 +469,7 @@ def configure_nbgrader(c: Any, timeout: int = 3600) -> None:
     * EvcxrExecute replaces nbgrader's Execute in autograde (see its docstring);
     * cells may run `timeout` seconds (exercise 5 trains for up to 20 minutes).
 
-    Autograde must run with CNNKIT_GRADING=1 (see README, "For instructors")."""
+    Autograde must run with CNNKIT_GRADING=1 (see docs/instructors.md)."""
     if _NbGraderBase is None:
         raise RuntimeError("nbgrader is not installed in this Python")
     from nbgrader.converters import Autograde, GenerateAssignment

@@ -133,7 +133,7 @@ def test_instructor_notebooks_exist_and_are_valid():
         nb = nbformat.read(path, as_version=4)
         s = ms.validate(nb, path.name)
         assert s.tasks >= 1 and s.checks >= 1, path.name
-        assert s.points == 10, path.name  # the rubric in the README: 10 points per notebook
+        assert s.points == 10, path.name  # the rubric in docs/instructors.md: 10 points per notebook
         total += s.points
         # Committed without outputs, with the project's kernel and one :dep line.
         assert nb.metadata["kernelspec"]["name"] == "rust"
