@@ -23,7 +23,7 @@ cd "$ROOT"
 
 EVCXR_VERSION="0.22.0"
 MATHJAX_VERSION="2.7.9"
-MIN_RUST="1.95.0"  # evcxr 0.22.0 declares rust-version 1.95 (cnnkit alone declares 1.80)
+MIN_RUST="1.95.0"  # evcxr 0.22.0 declares rust-version 1.95 (the workspace alone declares 1.89)
 VENV="$ROOT/.venv"
 PYTHON="${PYTHON:-python3}"
 APT_PACKAGES=(dataset-fashion-mnist fonts-nanum)
@@ -237,7 +237,7 @@ else
     (cd "$tmp" && npm pack --silent "mathjax@$MATHJAX_VERSION" >/dev/null)
     tar -xzf "$tmp"/mathjax-*.tgz -C "$tmp"
     # Only what the nbconvert pages use (TeX input, CommonHTML output with the TeX woff fonts,
-    # the menu's renderers and extensions): about 9 MB instead of 73 MB.
+    # the menu's renderers and extensions): about 15 MB instead of 73 MB.
     rm -rf "$MJ_DIR.new" && mkdir -p "$MJ_DIR.new/jax/output" "$MJ_DIR.new/fonts/HTML-CSS/TeX"
     p="$tmp/package"
     cp "$p/MathJax.js" "$p/LICENSE" "$MJ_DIR.new/"

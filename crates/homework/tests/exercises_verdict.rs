@@ -6,7 +6,7 @@ use cnnkit_viz::plot::RichOutput;
 
 #[test]
 fn phrases_are_stable() {
-    // tools/make_student.py looks for these exact phrases in executed notebooks.
+    // tools/cnnkit_notebooks/student.py looks for these exact phrases in executed notebooks.
     assert_eq!(CORRECT_PHRASE, "정답입니다!");
     assert_eq!(NOT_DONE_PHRASE, "아직 풀지 않았습니다");
     assert_eq!(WRONG_PHRASE, "틀렸습니다");
