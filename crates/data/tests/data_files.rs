@@ -2,32 +2,13 @@
 //! valid (gzip and plain), and each kind of damage the loader must report.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use cnnkit_data::Error;
 use cnnkit_data::{idx, sha256_hex, FashionMnist, Loader, FILES, SHA256};
 
-/// A fresh empty folder for one test (removed by `Drop`).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let dir =
-            std::env::temp_dir().join(format!("cnnkit-test-{name}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::TempDir;
 
 /// The decompressed bytes of a tiny data set: `n_train` and `n_test` images of 28 x 28 whose
 /// pixels encode (image index, pixel index), labels `i % 10`. In [`FILES`] order.
