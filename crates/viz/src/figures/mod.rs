@@ -13,6 +13,11 @@
 //! | 14-11 | invariance to small shifts | [`pooling_invariance`] |
 //! | 14-12 | depthwise max pooling | [`depthwise_pooling_diagram`] |
 //! | 14-3, 14-9 | a typical CNN | [`cnn_architecture`], [`LECTURE_CNN`] |
+//! | GoogLeNet | the inception module | [`inception_module`] |
+//! | ResNet | a residual unit and its skip connection | [`residual_unit`] |
+//! | ResNet | ResNet-34's layers | [`resnet34_stack`] |
+//! | Xception | depthwise separable convolution | [`depthwise_separable`] |
+//! | SENet | squeeze-and-excitation block | [`se_block`] |
 //!
 //! Every function returns an [`Svg`](crate::plot::Svg): the last expression of a notebook
 //! cell shows it, `.save("figures/x.svg")` writes it. The geometry (output sizes, Keras'
@@ -28,6 +33,7 @@
 //! ```
 
 mod architecture;
+mod blocks;
 mod grid;
 mod padding;
 mod pooling;
@@ -35,6 +41,7 @@ mod receptive;
 mod stack;
 
 pub use architecture::{cnn_architecture, LECTURE_CNN};
+pub use blocks::{depthwise_separable, inception_module, residual_unit, resnet34_stack, se_block};
 pub use padding::padding_grid;
 pub use pooling::{depthwise_pooling_diagram, pooling_grid, pooling_invariance};
 pub use receptive::receptive_field;
