@@ -16,7 +16,7 @@
 //! |---|---|---|
 //! | `cnnkit-kernels` | (not re-exported) | convolution and pooling on `f32` slices, SIMD dispatch, scratch memory |
 //! | `cnnkit-data` | [`data`] | Fashion-MNIST (verified cache and download), sample photos, atomic file writes |
-//! | `cnnkit-nn` | [`arith`], [`ops`], [`layers`], [`init`], [`model`], [`train`], [`metrics`], [`checkpoint`], [`quick`], [`build`] | differentiable ops on dfdx tensors, Keras-like layers, `summary`, `fit`, checkpoints |
+//! | `cnnkit-nn` | [`arith`], [`ops`], [`layers`], [`architectures`], [`init`], [`model`], [`train`], [`metrics`], [`checkpoint`], [`quick`], [`build`] | differentiable ops on dfdx tensors, Keras-like layers, `summary`, `fit`, checkpoints |
 //! | `cnnkit-viz` | [`plot`], [`figures`], [`inspect`], [`show`] | charts (SVG), images (PNG), tables, the book's figures, model inspection |
 //! | `cnnkit-homework` | [`exercises`] | the homework checkers and the grading protocol |
 //!
@@ -35,7 +35,9 @@
 
 pub use cnnkit_data as data;
 pub use cnnkit_homework as exercises;
-pub use cnnkit_nn::{arith, build, checkpoint, init, layers, metrics, model, ops, quick, train};
+pub use cnnkit_nn::{
+    architectures, arith, build, checkpoint, init, layers, metrics, model, ops, quick, train,
+};
 pub use cnnkit_viz::{figures, inspect, plot, show};
 
 /// The error of every `cnnkit` function: drawing errors, and through them model, tensor,

@@ -9,7 +9,9 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`geometry`] | Keras' `same`/`valid` padding, the sizes of a convolution or pooling |
-//! | [`conv`] | convolution forward and backward: [`conv::select`] picks pointwise, Winograd, im2col or the direct weight gradient |
+//! | [`conv`] | convolution forward and backward: [`conv::select`] picks pointwise, Winograd, im2col or the direct weight gradient; [`conv::depthwise`] one filter per channel |
+//! | [`norm`] | batch normalization and local response normalization |
+//! | [`channels`] | concatenation along channels, channel-wise scaling, zero padding |
 //! | [`pool`] | max, average, global average and depthwise max pooling |
 //! | [`matmul`] | the GEMM calls (`gemm` crate, AVX-512 or AVX2 chosen at run time) |
 //! | [`simd`] | kernels compiled for AVX-512, AVX2+FMA and the baseline, chosen at run time |
@@ -20,9 +22,11 @@
 //! [`simd::for_each_instruction_set`]).
 #![warn(missing_docs)]
 
+pub mod channels;
 pub mod conv;
 pub mod geometry;
 pub mod matmul;
+pub mod norm;
 pub mod pool;
 pub mod scratch;
 pub mod simd;

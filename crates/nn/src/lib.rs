@@ -9,9 +9,10 @@
 //! |---|---|
 //! | [`arith`] | output sizes, padding, parameter counts, memory, receptive fields |
 //! | [`ops`] | differentiable convolution and pooling on dfdx tensors (kernels from `cnnkit-kernels`) |
-//! | [`layers`] | Keras-like layers: `Conv2D`, `MaxPool2D`, `Dense`, ... |
+//! | [`layers`] | Keras-like layers: `Conv2D`, `BatchNorm`, `Residual`, `Concat`, `SeparableConv2D`, ... |
 //! | [`init`] | weight initialisers (Glorot uniform, He normal) |
-//! | [`model`] | `summary()`, the [`model::Describe`] trait, the lecture's model |
+//! | [`model`] | `summary()` with total, trainable and non-trainable parameters |
+//! | [`architectures`] | LeNet-5, AlexNet, VGG-16, GoogLeNet, ResNet-34, Xception, SE-ResNet, the lecture's CNN, a small ResNet |
 //! | [`train`] | `fit`, `evaluate`, `predict`, `History`, Nadam |
 //! | [`metrics`] | accuracy, confusion matrix, per-class accuracy, misclassified images |
 //! | [`checkpoint`] | saving and loading weights (safetensors), atomically |
@@ -22,6 +23,7 @@
 //! Its [`prelude`] is the heart of the notebooks' `use cnnkit_nn::prelude::*;`.
 #![warn(missing_docs)]
 
+pub mod architectures;
 pub mod arith;
 pub mod build;
 pub mod checkpoint;
@@ -61,8 +63,11 @@ pub mod prelude {
 
     pub use crate::arith::Padding;
     pub use crate::layers::{
-        AvgPool2D, Conv2D, Dense, DepthwiseMaxPool2D, Flatten, GlobalAvgPool2D, Identity,
-        MaxPool2D, Relu, Same, Valid,
+        AvgPool2D, BatchNorm, Block, Concat, Conv2D, Conv2DNoBias, Dense, DepthwiseConv2D,
+        DepthwiseMaxPool2D, Flatten, GlobalAvgPool2D, Identity, Inception, LocalResponseNorm,
+        MaxPool2D, NoBias, Relu, Residual, ResidualUnit, ResidualUnitDown, Same, ScaleBy,
+        SeResidualUnit, SeparableConv2D, Sigmoid, SqueezeExcite, Tanh, UseBias, Valid,
+        ZeroPadding2D,
     };
     pub use crate::model::{summary, FeatureShape, Summary};
     pub use crate::ops::{
@@ -71,6 +76,6 @@ pub mod prelude {
     pub use crate::train::{
         evaluate, fit, predict, predict_classes, Dataset, FitConfig, History, OptimizerKind,
     };
-    pub use crate::{arith, checkpoint, metrics, quick};
+    pub use crate::{architectures, arith, checkpoint, metrics, quick};
     pub use crate::{Error, Result};
 }

@@ -2,23 +2,15 @@
 //! definitions (not from the fast kernels), and every backward pass against central
 //! finite differences, over several shapes, strides and paddings.
 
+mod common;
+
 use cnnkit_nn::prelude::*;
+use common::{assert_close, dot, finite_diff, images, random_vec, ref_pad};
 use ndarray::{Array2, Array4};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 // ---- reference implementations --------------------------------------------------------
-
-/// Keras' padding for one axis, from TensorFlow's documented formula.
-fn ref_pad(n: usize, k: usize, s: usize, same: bool) -> (usize, usize) {
-    if same {
-        let out = n.div_ceil(s);
-        let total = ((out - 1) * s + k).saturating_sub(n);
-        (out, total / 2)
-    } else {
-        ((n - k) / s + 1, 0)
-    }
-}
 
 /// Direct convolution: out[b, y, x, o] = bias[o] + sum over the window and channels.
 fn ref_conv(
@@ -91,48 +83,6 @@ fn ref_pool(x: &Array4<f32>, k: usize, s: usize, same: bool, max: bool) -> Array
         }
     }
     out
-}
-
-// ---- helpers ---------------------------------------------------------------------------
-
-fn random_vec(rng: &mut StdRng, n: usize) -> Vec<f32> {
-    (0..n).map(|_| rng.gen_range(-1.0f32..1.0)).collect()
-}
-
-fn images<const C: usize>(dev: &Cpu, v: Vec<f32>, b: usize, h: usize, w: usize) -> Images<C> {
-    dev.tensor_from_vec(v, (b, h, w, Const::<C>))
-}
-
-fn assert_close(actual: &[f32], expected: &[f32], rel: f32, what: &str) {
-    assert_eq!(actual.len(), expected.len(), "{what}: lengths differ");
-    let scale = expected.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
-    for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
-        assert!(
-            (a - e).abs() <= rel * scale,
-            "{what}: element {i}: got {a}, expected {e} (tolerance {})",
-            rel * scale
-        );
-    }
-}
-
-/// Central finite differences of `f` (a scalar function of a vector) at `v`.
-fn finite_diff(v: &[f32], eps: f32, mut f: impl FnMut(&[f32]) -> f64) -> Vec<f32> {
-    let mut p = v.to_vec();
-    (0..v.len())
-        .map(|i| {
-            let orig = p[i];
-            p[i] = orig + eps;
-            let up = f(&p);
-            p[i] = orig - eps;
-            let down = f(&p);
-            p[i] = orig;
-            ((up - down) / (2.0 * eps as f64)) as f32
-        })
-        .collect()
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum()
 }
 
 // ---- convolution -------------------------------------------------------------------------

@@ -13,7 +13,11 @@
 //!
 //! [`conv2d_forward`] and [`conv2d_backward`] follow the [`Plan`] and handle what all
 //! algorithms share: the bias, the fused ReLU and its gradient mask, the bias gradient.
+//!
+//! The depthwise convolution (one filter per channel, no channel mixing, so no GEMM) is
+//! a kernel of its own: [`depthwise`].
 
+pub mod depthwise;
 mod direct;
 pub mod im2col;
 mod pointwise;

@@ -7,6 +7,7 @@ use dfdx::nn::tensor_collection::{TensorCollection, TensorOptions};
 use dfdx::prelude::*;
 use rand::distributions::uniform::SampleUniform;
 
+use super::describe::{image_input, push, spatial, Describe, FeatureShape, LayerRow};
 use super::{forward_error, Activation, Identity, PaddingMode, Valid};
 use crate::{init, ops};
 
@@ -149,5 +150,157 @@ where
                 .map_err(|e| forward_error("Conv2D", e))?;
             A::apply(y)
         }
+    }
+}
+
+/// A 2-D convolution layer without bias: Keras' `Conv2D(OUT, K, strides=S, padding=...,
+/// use_bias=False)`, the convolution placed before a [`super::BatchNorm`] (whose `beta`
+/// already shifts each channel, so a bias would be a redundant parameter).
+///
+/// ```
+/// use cnnkit_nn::prelude::*;
+/// // keras.layers.Conv2D(64, 3, padding="same", use_bias=False)
+/// let dev = Cpu::seed_from_u64(0);
+/// let conv = dev.build_module::<Conv2DNoBias<32, 64, 3, 1, Same>, f32>();
+/// let s = summary(&conv, [14, 14, 32]).unwrap();
+/// assert_eq!(s.total_params(), 3 * 3 * 32 * 64);
+/// ```
+#[derive(Default, Clone, Copy, Debug)]
+pub struct Conv2DNoBias<
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const S: usize = 1,
+    P = Valid,
+    A = Identity,
+>(PhantomData<(P, A)>);
+
+/// A built [`Conv2DNoBias`] layer.
+#[derive(Clone, Debug)]
+pub struct Conv2DNoBiasModule<
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const S: usize,
+    P,
+    A,
+    E: Dtype,
+    D: Storage<E>,
+> {
+    /// Filters in Keras' layout `(K, K, IN, OUT)`.
+    pub weight: Tensor<Rank4<K, K, IN, OUT>, E, D>,
+    marker: PhantomData<(P, A)>,
+}
+
+impl<const IN: usize, const OUT: usize, const K: usize, const S: usize, P, A, E, D>
+    BuildOnDevice<D, E> for Conv2DNoBias<IN, OUT, K, S, P, A>
+where
+    E: Dtype + num_traits::Float + SampleUniform,
+    D: Device<E>,
+    P: 'static,
+    A: 'static,
+{
+    type Built = Conv2DNoBiasModule<IN, OUT, K, S, P, A, E, D>;
+}
+
+impl<const IN: usize, const OUT: usize, const K: usize, const S: usize, P, A, E, D>
+    TensorCollection<E, D> for Conv2DNoBiasModule<IN, OUT, K, S, P, A, E, D>
+where
+    E: Dtype + num_traits::Float + SampleUniform,
+    D: Device<E>,
+    P: 'static,
+    A: 'static,
+{
+    type To<E2: Dtype, D2: Device<E2>> = Conv2DNoBiasModule<IN, OUT, K, S, P, A, E2, D2>;
+
+    fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
+        visitor: &mut V,
+    ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+        visitor.visit_fields(
+            Self::tensor(
+                "weight",
+                |s| &s.weight,
+                |s| &mut s.weight,
+                TensorOptions::reset_with(|t| init::glorot_uniform(t, K * K * IN, K * K * OUT)),
+            ),
+            |weight| Conv2DNoBiasModule {
+                weight,
+                marker: PhantomData,
+            },
+        )
+    }
+}
+
+impl<const IN: usize, const OUT: usize, const K: usize, const S: usize, P, A, E, D> NonMutableModule
+    for Conv2DNoBiasModule<IN, OUT, K, S, P, A, E, D>
+where
+    E: Dtype,
+    D: Storage<E>,
+{
+}
+
+impl<B, H, W, T, const IN: usize, const OUT: usize, const K: usize, const S: usize, P, A>
+    Module<Tensor<(B, H, W, Const<IN>), f32, Cpu, T>>
+    for Conv2DNoBiasModule<IN, OUT, K, S, P, A, f32, Cpu>
+where
+    B: Dim,
+    H: Dim,
+    W: Dim,
+    T: Tape<f32, Cpu>,
+    P: PaddingMode,
+    A: Activation,
+{
+    type Output = Tensor<(B, usize, usize, Const<OUT>), f32, Cpu, T>;
+    type Error = CpuError;
+
+    fn try_forward(
+        &self,
+        x: Tensor<(B, H, W, Const<IN>), f32, Cpu, T>,
+    ) -> Result<Self::Output, CpuError> {
+        const {
+            assert!(K > 0, "Conv2DNoBias: the kernel size K must be at least 1");
+            assert!(S > 0, "Conv2DNoBias: the stride S must be at least 1");
+            assert!(OUT > 0, "Conv2DNoBias: a layer needs at least one filter");
+        }
+        let y = ops::conv2d_no_bias(x, &self.weight, S, P::PADDING, A::RELU)
+            .map_err(|e| forward_error("Conv2D", e))?;
+        if A::RELU {
+            Ok(y)
+        } else {
+            A::apply(y)
+        }
+    }
+}
+
+impl<
+        const IN: usize,
+        const OUT: usize,
+        const K: usize,
+        const S: usize,
+        P: PaddingMode,
+        A: Activation,
+    > Describe for Conv2DNoBiasModule<IN, OUT, K, S, P, A, f32, Cpu>
+{
+    fn describe(
+        &self,
+        input: FeatureShape,
+        rows: &mut Vec<LayerRow>,
+    ) -> crate::Result<FeatureShape> {
+        let (kind, base) = ("Conv2D", "conv2d");
+        let (h, w, _) = image_input(rows, kind, base, input, Some(IN))?;
+        let (oh, ow) = spatial(rows, kind, base, (h, w), K, S, P::PADDING)?;
+        let config = format!(
+            "{OUT} filters {K}x{K}, stride {S}, padding={}, activation={}, use_bias=False",
+            P::PADDING,
+            A::NAME
+        );
+        Ok(push(
+            rows,
+            kind,
+            base,
+            FeatureShape::image(oh, ow, OUT),
+            K * K * IN * OUT,
+            config,
+        ))
     }
 }

@@ -1,5 +1,19 @@
-//! Keras-like layers as dfdx modules: [`Conv2D`], [`MaxPool2D`], [`AvgPool2D`],
-//! [`GlobalAvgPool2D`], [`DepthwiseMaxPool2D`], [`Flatten`] and [`Dense`].
+//! Keras-like layers as dfdx modules.
+//!
+//! | file | layers |
+//! |---|---|
+//! | `conv.rs` | [`Conv2D`], [`Conv2DNoBias`] |
+//! | `depthwise.rs` | [`DepthwiseConv2D`], [`SeparableConv2D`] |
+//! | `pool.rs` | [`MaxPool2D`], [`AvgPool2D`], [`GlobalAvgPool2D`], [`DepthwiseMaxPool2D`], [`Flatten`] |
+//! | `dense.rs` | [`Dense`] |
+//! | `activation.rs` | [`Relu`], [`Tanh`], [`Sigmoid`], [`Identity`] (fused or as layers) |
+//! | `norm.rs` | [`BatchNorm`], [`LocalResponseNorm`] |
+//! | `padding.rs` | [`ZeroPadding2D`] |
+//! | `residual.rs` | [`Residual`] (skip connections), [`ResidualUnit`], [`ResidualUnitDown`] |
+//! | `concat.rs` | [`Concat`], [`Inception`] |
+//! | `excite.rs` | [`ScaleBy`], [`SqueezeExcite`], [`SeResidualUnit`] |
+//! | `block.rs` | [`Block`]: several layers as one row of a summary |
+//! | `describe.rs` | [`Describe`](describe::Describe): how each layer reports its output shape and parameters |
 //!
 //! They compose with dfdx's own modules (`ReLU`, `Dropout`, `Linear`, `Softmax`) in tuples,
 //! are built with `dev.build_module::<Model, f32>()`, and train with dfdx's optimizers or
@@ -27,14 +41,31 @@
 //! ```
 
 mod activation;
+mod block;
+mod concat;
 mod conv;
 mod dense;
+mod depthwise;
+pub mod describe;
+mod excite;
+mod norm;
+mod padding;
 mod pool;
+mod residual;
 
-pub use activation::{Activation, Identity, Relu};
-pub use conv::{Conv2D, Conv2DModule};
+pub use activation::{Activation, Identity, Relu, Sigmoid, Tanh};
+pub use block::{Block, BlockName};
+pub use concat::{Concat, Inception, InceptionName};
+pub use conv::{Conv2D, Conv2DModule, Conv2DNoBias, Conv2DNoBiasModule};
 pub use dense::{Dense, DenseModule};
+pub use depthwise::{
+    DepthwiseConv2D, DepthwiseConv2DModule, SeparableConv2D, SeparableConv2DModule,
+};
+pub use excite::{ScaleBy, SeResidualUnit, SeResidualUnitName, SqueezeExcite, SqueezeExciteName};
+pub use norm::{BatchNorm, BatchNormModule, LocalResponseNorm};
+pub use padding::ZeroPadding2D;
 pub use pool::{AvgPool2D, DepthwiseMaxPool2D, Flatten, GlobalAvgPool2D, MaxPool2D};
+pub use residual::{Residual, ResidualMain, ResidualUnit, ResidualUnitDown, ResidualUnitName};
 
 use crate::arith::Padding;
 use crate::error::Error;
@@ -60,6 +91,33 @@ impl PaddingMode for Same {
 
 impl PaddingMode for Valid {
     const PADDING: Padding = Padding::Valid;
+}
+
+/// Whether a convolution layer has a bias: [`UseBias`] (Keras' default) or [`NoBias`]
+/// (`use_bias=False`).
+pub trait BiasMode: Default + Clone + Copy + std::fmt::Debug + 'static {
+    /// True for [`UseBias`].
+    const USE: bool;
+    /// What a summary adds to the layer's settings.
+    const NOTE: &'static str;
+}
+
+/// A layer with a bias per output channel (Keras `use_bias=True`, the default).
+#[derive(Default, Clone, Copy, Debug)]
+pub struct UseBias;
+
+/// A layer without bias (Keras `use_bias=False`), as before a batch normalization.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct NoBias;
+
+impl BiasMode for UseBias {
+    const USE: bool = true;
+    const NOTE: &'static str = "";
+}
+
+impl BiasMode for NoBias {
+    const USE: bool = false;
+    const NOTE: &'static str = ", use_bias=False";
 }
 
 /// Turns an error inside a layer's forward pass into dfdx's error type.

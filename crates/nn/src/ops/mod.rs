@@ -10,7 +10,11 @@
 //! the gradients of its input and parameters. Without a tape (inference) nothing is kept.
 //!
 //! Introduced in `notebooks/02_convolution_layer.ipynb` and `notebooks/04_pooling.ipynb`;
-//! the layers in [`crate::layers`] call these.
+//! the layers in [`crate::layers`] call these. The ops of notebook 07's architectures are
+//! in submodules, re-exported here: normalisation ([`batch_norm_training`],
+//! [`batch_norm_inference`], [`local_response_norm`]), [`depthwise_conv2d`], and the ops
+//! that combine feature maps ([`add`], [`concat_channels`], [`scale_channels`],
+//! [`zero_pad2d`]).
 
 use dfdx::prelude::*;
 
@@ -173,6 +177,58 @@ pub fn conv2d<
     padding: Padding,
     relu: bool,
 ) -> Result<ImageBatch<B, usize, usize, O, T>> {
+    conv2d_with(x, weight, Some(bias), stride, padding, relu)
+}
+
+/// [`conv2d`] without a bias: Keras' `Conv2D(..., use_bias=False)`, the convolution that
+/// comes before a batch normalization (whose `beta` would make a bias redundant).
+///
+/// ```
+/// use cnnkit_nn::prelude::*;
+/// use cnnkit_nn::ops::conv2d_no_bias;
+/// let dev = Cpu::default();
+/// let x: Images<1> = dev.ones_like(&(1, 3, 3, Const::<1>));
+/// let w = dev.tensor([[[[2.0f32]]]]);
+/// let y = conv2d_no_bias(x, &w, 1, Padding::Valid, false).unwrap();
+/// assert_eq!(y.as_vec(), vec![2.0; 9]);
+/// ```
+pub fn conv2d_no_bias<
+    B: Dim,
+    H: Dim,
+    W: Dim,
+    const C: usize,
+    const KH: usize,
+    const KW: usize,
+    const O: usize,
+    T: Tape<f32, Cpu>,
+>(
+    x: Tensor<(B, H, W, Const<C>), f32, Cpu, T>,
+    weight: &Tensor<Rank4<KH, KW, C, O>, f32, Cpu>,
+    stride: usize,
+    padding: Padding,
+    relu: bool,
+) -> Result<ImageBatch<B, usize, usize, O, T>> {
+    conv2d_with(x, weight, None, stride, padding, relu)
+}
+
+/// The convolution behind [`conv2d`] and [`conv2d_no_bias`].
+fn conv2d_with<
+    B: Dim,
+    H: Dim,
+    W: Dim,
+    const C: usize,
+    const KH: usize,
+    const KW: usize,
+    const O: usize,
+    T: Tape<f32, Cpu>,
+>(
+    x: Tensor<(B, H, W, Const<C>), f32, Cpu, T>,
+    weight: &Tensor<Rank4<KH, KW, C, O>, f32, Cpu>,
+    bias: Option<&Tensor<Rank1<O>, f32, Cpu>>,
+    stride: usize,
+    padding: Padding,
+    relu: bool,
+) -> Result<ImageBatch<B, usize, usize, O, T>> {
     let (b, h, w, _) = *x.shape();
     let g = conv::ConvGeometry::new(
         b.size(),
@@ -185,7 +241,10 @@ pub fn conv2d<
     let needs_dx = input_needs_gradient();
     let (x, xs) = read(x)?;
     let ws = read_param(weight)?;
-    let bs = read_param(bias)?;
+    let bs = match bias {
+        Some(bias) => read_param(bias)?,
+        None => vec![0.0; O],
+    };
     let mut out = vec![0.0f32; g.output_len()];
     conv::conv2d_forward(&g, &xs, &ws, &bs, relu, &mut out);
     let out_shape = (b, g.out_h, g.out_w, Const::<O>);
@@ -198,7 +257,8 @@ pub fn conv2d<
     // Training: keep what the backward pass needs.
     let out_copy = if relu { out.clone() } else { Vec::new() };
     let y = x.device().try_tensor_from_vec(out, out_shape)?;
-    let (x_ghost, w_ghost, b_ghost, y_ghost) = (x.ghost(), weight.ghost(), bias.ghost(), y.ghost());
+    let (x_ghost, w_ghost, y_ghost) = (x.ghost(), weight.ghost(), y.ghost());
+    let b_ghost = bias.map(|b| b.ghost());
     tape.add_backward_op(move |grads| {
         let mut dout = take_grad!(grads, y_ghost);
         let mut dx = if needs_dx {
@@ -207,7 +267,10 @@ pub fn conv2d<
             Vec::new()
         };
         let mut dw = take_grad!(grads, w_ghost);
-        let mut db = take_grad!(grads, b_ghost);
+        let mut db = match &b_ghost {
+            Some(g) => take_grad!(grads, *g),
+            None => vec![0.0; O],
+        };
         conv::conv2d_backward(
             &g,
             &xs,
@@ -223,7 +286,9 @@ pub fn conv2d<
             put_grad!(grads, x_ghost, dx);
         }
         put_grad!(grads, w_ghost, dw);
-        put_grad!(grads, b_ghost, db);
+        if let Some(g) = &b_ghost {
+            put_grad!(grads, *g, db);
+        }
         put_grad!(grads, y_ghost, dout);
         Ok(())
     });
@@ -457,3 +522,13 @@ pub fn correlate2d(
     ndarray::Array2::from_shape_vec((g.out_h, g.out_w), out)
         .map_err(|e| Error::invalid("correlate2d output", e.to_string()))
 }
+
+mod channels;
+mod depthwise;
+mod norm;
+
+pub use channels::{add, concat_channels, scale_channels, zero_pad2d, ChannelPart};
+pub use depthwise::depthwise_conv2d;
+pub use norm::{
+    batch_norm_inference, batch_norm_training, local_response_norm, BatchStatistics, LrnSettings,
+};

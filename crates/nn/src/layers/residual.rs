@@ -1,0 +1,204 @@
+//! Skip connections: [`Residual`] adds a shortcut path to a main path, and the residual
+//! units of ResNet ([`ResidualUnit`], [`ResidualUnitDown`]) are written with it.
+
+use dfdx::nn::modules::{BuildOnDevice, Module, ModuleMut, ModuleVisitor};
+use dfdx::nn::tensor_collection::TensorCollection;
+use dfdx::prelude::*;
+use dfdx::tensor::{Merge, WithEmptyTape};
+
+use super::describe::{push, Describe, FeatureShape, LayerRow};
+use super::{forward_error, BatchNorm, Block, BlockName, Conv2DNoBias, Identity, Relu, Same};
+use crate::error::Error;
+use crate::ops;
+
+/// `main(x) + shortcut(x)`: a skip connection (Keras `layers.Add()([main, shortcut])`).
+///
+/// Both paths get the same input, and their output types must be equal: a shortcut with
+/// 64 channels beside a main path with 128 does not compile. The run-time sizes (height
+/// and width) are checked by [`crate::model::summary`] before training, and by the
+/// addition itself. With the default shortcut [`Identity`] it is `x + main(x)`.
+///
+/// ```
+/// use cnnkit_nn::prelude::*;
+/// // x + relu(conv(x)), a skip around one convolution.
+/// type Block = Residual<Conv2D<8, 8, 3, 1, Same, Relu>>;
+/// let dev = Cpu::seed_from_u64(0);
+/// let block = dev.build_module::<Block, f32>();
+/// let x: Images<8> = dev.ones_like(&(1, 5, 5, Const::<8>));
+/// let y = block.forward(x.clone());
+/// let conv = block.main.forward(x.clone());
+/// let expected: Vec<f32> = conv.as_vec().iter().map(|v| v + 1.0).collect();
+/// assert_eq!(y.as_vec(), expected);
+/// ```
+///
+/// A shortcut whose channel count differs from the main path's is rejected by the
+/// compiler:
+///
+/// ```compile_fail
+/// use cnnkit_nn::prelude::*;
+/// type Bad = Residual<Conv2D<8, 16, 3, 1, Same>, Conv2D<8, 8, 1, 1, Same>>;
+/// let dev = Cpu::default();
+/// let block = dev.build_module::<Bad, f32>();
+/// let x: Images<8> = dev.ones_like(&(1, 5, 5, Const::<8>));
+/// let _ = block.forward(x);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Residual<Main, Shortcut = Identity> {
+    /// The main path.
+    pub main: Main,
+    /// The shortcut path ([`Identity`] for a plain skip).
+    pub shortcut: Shortcut,
+}
+
+impl<D: Device<E>, E: Dtype, F: BuildOnDevice<D, E>, R: BuildOnDevice<D, E>> BuildOnDevice<D, E>
+    for Residual<F, R>
+{
+    type Built = Residual<F::Built, R::Built>;
+}
+
+impl<E: Dtype, D: Device<E>, F: TensorCollection<E, D>, R: TensorCollection<E, D>>
+    TensorCollection<E, D> for Residual<F, R>
+{
+    type To<E2: Dtype, D2: Device<E2>> = Residual<F::To<E2, D2>, R::To<E2, D2>>;
+
+    fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
+        visitor: &mut V,
+    ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+        visitor.visit_fields(
+            (
+                Self::module("main", |s| &s.main, |s| &mut s.main),
+                Self::module("shortcut", |s| &s.shortcut, |s| &mut s.shortcut),
+            ),
+            |(main, shortcut)| Residual { main, shortcut },
+        )
+    }
+}
+
+impl<S, T, Y, F, R> Module<Tensor<S, f32, Cpu, T>> for Residual<F, R>
+where
+    S: Shape,
+    T: Tape<f32, Cpu> + Merge<T>,
+    Y: Shape,
+    F: Module<Tensor<S, f32, Cpu, T>, Output = Tensor<Y, f32, Cpu, T>, Error = CpuError>,
+    R: Module<Tensor<S, f32, Cpu, T>, Output = Tensor<Y, f32, Cpu, T>, Error = CpuError>,
+{
+    type Output = Tensor<Y, f32, Cpu, T>;
+    type Error = CpuError;
+
+    fn try_forward(&self, x: Tensor<S, f32, Cpu, T>) -> Result<Self::Output, CpuError> {
+        let main = self.main.try_forward(x.with_empty_tape())?;
+        let shortcut = self.shortcut.try_forward(x)?;
+        ops::add(main, shortcut).map_err(|e| forward_error("Residual", e))
+    }
+}
+
+impl<S, T, Y, F, R> ModuleMut<Tensor<S, f32, Cpu, T>> for Residual<F, R>
+where
+    S: Shape,
+    T: Tape<f32, Cpu> + Merge<T>,
+    Y: Shape,
+    F: ModuleMut<Tensor<S, f32, Cpu, T>, Output = Tensor<Y, f32, Cpu, T>, Error = CpuError>,
+    R: ModuleMut<Tensor<S, f32, Cpu, T>, Output = Tensor<Y, f32, Cpu, T>, Error = CpuError>,
+{
+    type Output = Tensor<Y, f32, Cpu, T>;
+    type Error = CpuError;
+
+    fn try_forward_mut(&mut self, x: Tensor<S, f32, Cpu, T>) -> Result<Self::Output, CpuError> {
+        let main = self.main.try_forward_mut(x.with_empty_tape())?;
+        let shortcut = self.shortcut.try_forward_mut(x)?;
+        ops::add(main, shortcut).map_err(|e| forward_error("Residual", e))
+    }
+}
+
+impl<F: Describe, R: Describe> Describe for Residual<F, R> {
+    fn describe(
+        &self,
+        input: FeatureShape,
+        rows: &mut Vec<LayerRow>,
+    ) -> crate::Result<FeatureShape> {
+        let main = self.main.describe(input, rows)?;
+        let shortcut = self.shortcut.describe(input, rows)?;
+        if main != shortcut {
+            return Err(Error::Shape {
+                layer: "add (Add)".into(),
+                expected: format!("a shortcut of the main path's shape {main}"),
+                actual: format!(
+                    "{shortcut}; give the shortcut a 1x1 convolution with the main path's stride and filters"
+                ),
+            });
+        }
+        Ok(push(rows, "Add", "add", main, 0, "main + shortcut".into()))
+    }
+}
+
+/// Name of [`ResidualUnit`] and [`ResidualUnitDown`] in a summary.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ResidualUnitName;
+
+impl BlockName for ResidualUnitName {
+    const KIND: &'static str = "ResidualUnit";
+    const BASE: &'static str = "residual_unit";
+}
+
+/// The main path of a residual unit: 3x3 convolution (stride `S`), BN, ReLU, 3x3
+/// convolution, BN; convolutions without bias.
+pub type ResidualMain<const IN: usize, const OUT: usize, const S: usize> = (
+    Conv2DNoBias<IN, OUT, 3, S, Same>,
+    BatchNorm<OUT>,
+    Relu,
+    Conv2DNoBias<OUT, OUT, 3, 1, Same>,
+    BatchNorm<OUT>,
+);
+
+/// The book's `ResidualUnit(filters, strides=1)` (HOML chapter 14): `relu(main(x) + x)`
+/// with the [`ResidualMain`] path, for units that keep the size and the channel count.
+///
+/// ```python
+/// class ResidualUnit(keras.layers.Layer):
+///     def __init__(self, filters, strides=1, activation="relu", **kwargs):
+///         super().__init__(**kwargs)
+///         self.activation = keras.activations.get(activation)
+///         self.main_layers = [
+///             DefaultConv2D(filters, strides=strides),
+///             keras.layers.BatchNormalization(),
+///             self.activation,
+///             DefaultConv2D(filters),
+///             keras.layers.BatchNormalization()]
+///         self.skip_layers = []
+///         if strides > 1:
+///             self.skip_layers = [
+///                 DefaultConv2D(filters, kernel_size=1, strides=strides),
+///                 keras.layers.BatchNormalization()]
+/// ```
+///
+/// ```
+/// use cnnkit_nn::prelude::*;
+/// let dev = Cpu::seed_from_u64(0);
+/// let unit = dev.build_module::<ResidualUnit<64>, f32>();
+/// let s = summary(&unit, [56, 56, 64]).unwrap();
+/// // Two 3x3x64x64 kernels and two batch normalizations of 64 channels.
+/// assert_eq!(s.total_params(), 2 * 3 * 3 * 64 * 64 + 2 * 4 * 64);
+/// assert_eq!(s.non_trainable_params(), 2 * 2 * 64);
+/// ```
+pub type ResidualUnit<const C: usize> =
+    Block<ResidualUnitName, (Residual<ResidualMain<C, C, 1>>, Relu)>;
+
+/// The book's `ResidualUnit(filters, strides=2)`: the main path halves the size and
+/// changes the channel count, so the shortcut is a 1x1 convolution with stride 2 and a
+/// batch normalization.
+///
+/// ```
+/// use cnnkit_nn::prelude::*;
+/// let dev = Cpu::seed_from_u64(0);
+/// let unit = dev.build_module::<ResidualUnitDown<64, 128>, f32>();
+/// let s = summary(&unit, [56, 56, 64]).unwrap();
+/// assert_eq!(s.output(), FeatureShape::image(28, 28, 128));
+/// assert_eq!(s.total_params(), 3 * 3 * 64 * 128 + 3 * 3 * 128 * 128 + 64 * 128 + 3 * 4 * 128);
+/// ```
+pub type ResidualUnitDown<const IN: usize, const OUT: usize> = Block<
+    ResidualUnitName,
+    (
+        Residual<ResidualMain<IN, OUT, 2>, (Conv2DNoBias<IN, OUT, 1, 2, Same>, BatchNorm<OUT>)>,
+        Relu,
+    ),
+>;

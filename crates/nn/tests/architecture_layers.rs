@@ -1,0 +1,630 @@
+//! The layers of notebook 07's architectures against plain references written from their
+//! definitions (Keras' and TensorFlow's documentation: `BatchNormalization`,
+//! `DepthwiseConv2D`, `SeparableConv2D`, `tf.nn.local_response_normalization`,
+//! `Concatenate`, `ZeroPadding2D`), in `f64` loops that share no code with the kernels,
+//! and every backward pass against central finite differences of those references.
+
+mod common;
+
+use cnnkit_nn::layers::{BatchNormModule, SeparableConv2DModule};
+use cnnkit_nn::ops::{
+    self, batch_norm_inference, batch_norm_training, concat_channels, depthwise_conv2d,
+    local_response_norm, scale_channels, zero_pad2d, LrnSettings,
+};
+use cnnkit_nn::prelude::*;
+use common::{assert_close, dot, finite_diff, images, random_vec, ref_pad};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+// ---- batch normalization -----------------------------------------------------------------
+
+/// `gamma * (x - mean) / sqrt(var + eps) + beta` per channel (last axis), with the batch's
+/// mean and biased variance when `stats` is `None`.
+fn ref_batch_norm(
+    x: &[f32],
+    c: usize,
+    gamma: &[f32],
+    beta: &[f32],
+    stats: Option<(&[f32], &[f32])>,
+    eps: f64,
+) -> Vec<f64> {
+    let rows = x.len() / c;
+    let (mean, var): (Vec<f64>, Vec<f64>) = match stats {
+        Some((m, v)) => (
+            m.iter().map(|&v| v as f64).collect(),
+            v.iter().map(|&v| v as f64).collect(),
+        ),
+        None => (0..c)
+            .map(|ch| {
+                let vals: Vec<f64> = (0..rows).map(|r| x[r * c + ch] as f64).collect();
+                let m = vals.iter().sum::<f64>() / rows as f64;
+                let v = vals.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / rows as f64;
+                (m, v)
+            })
+            .unzip(),
+    };
+    x.iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let ch = i % c;
+            gamma[ch] as f64 * (v as f64 - mean[ch]) / (var[ch] + eps).sqrt() + beta[ch] as f64
+        })
+        .collect()
+}
+
+fn as_f32(v: &[f64]) -> Vec<f32> {
+    v.iter().map(|&x| x as f32).collect()
+}
+
+fn dot64(a: &[f64], b: &[f32]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * *y as f64).sum()
+}
+
+fn check_batch_norm<S: Shape, const C: usize>(shape: S, training: bool, seed: u64) {
+    let what = format!("batch norm {:?} training={training}", shape.concrete());
+    let dev = Cpu::seed_from_u64(seed);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let n = shape.num_elements();
+    // An offset and a scale per channel, so that normalising matters.
+    let xv: Vec<f32> = random_vec(&mut rng, n)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| 3.0 * v + (i % C) as f32)
+        .collect();
+    let gv: Vec<f32> = random_vec(&mut rng, C).iter().map(|v| 1.0 + v).collect();
+    let bv = random_vec(&mut rng, C);
+    let mv = random_vec(&mut rng, C);
+    let vv: Vec<f32> = random_vec(&mut rng, C).iter().map(|v| 1.5 + v).collect();
+    let t1 = |v: &[f32]| dev.tensor_from_vec(v.to_vec(), (Const::<C>,));
+    let (gamma, beta, mean, var) = (t1(&gv), t1(&bv), t1(&mv), t1(&vv));
+    let eps = 1e-3;
+    let stats = (!training).then_some((&mv[..], &vv[..]));
+
+    let x = dev.tensor_from_vec(xv.clone(), shape);
+    let forward = |x: Tensor<S, f32, Cpu, OwnedTape<f32, Cpu>>| {
+        if training {
+            batch_norm_training(x, &gamma, &beta, eps as f32).unwrap().0
+        } else {
+            batch_norm_inference(x, &gamma, &beta, &mean, &var, eps as f32).unwrap()
+        }
+    };
+    let y = forward(x.leaky_trace());
+    let expected = ref_batch_norm(&xv, C, &gv, &bv, stats, eps);
+    assert_close(&y.as_vec(), &as_f32(&expected), 1e-5, &what);
+
+    let r = random_vec(&mut rng, n);
+    let grads = (y * dev.tensor_from_vec(r.clone(), shape)).sum().backward();
+    let loss = |x: &[f32], g: &[f32], b: &[f32]| dot64(&ref_batch_norm(x, C, g, b, stats, eps), &r);
+    let fd_x = finite_diff(&xv, 1e-2, |p| loss(p, &gv, &bv));
+    assert_close(&grads.get(&x).as_vec(), &fd_x, 2e-3, &format!("{what} dx"));
+    let fd_g = finite_diff(&gv, 1e-2, |p| loss(&xv, p, &bv));
+    assert_close(
+        &grads.get(&gamma).as_vec(),
+        &fd_g,
+        2e-3,
+        &format!("{what} dgamma"),
+    );
+    let fd_b = finite_diff(&bv, 1e-2, |p| loss(&xv, &gv, p));
+    assert_close(
+        &grads.get(&beta).as_vec(),
+        &fd_b,
+        2e-3,
+        &format!("{what} dbeta"),
+    );
+    // The training-mode input gradient sums to zero per channel (the mean is removed).
+    if training {
+        let gx = grads.get(&x).as_vec();
+        for ch in 0..C {
+            let s: f32 = gx.iter().skip(ch).step_by(C).sum();
+            assert!(s.abs() < 1e-3, "{what}: dx of channel {ch} sums to {s}");
+        }
+    }
+}
+
+#[test]
+fn batch_normalization_matches_reference_and_finite_differences() {
+    for training in [true, false] {
+        check_batch_norm::<_, 4>((2usize, 3usize, 5usize, Const::<4>), training, 1);
+        check_batch_norm::<_, 3>((7usize, Const::<3>), training, 2);
+        check_batch_norm::<_, 1>((1usize, 9usize, 1usize, Const::<1>), training, 3);
+    }
+}
+
+#[test]
+fn batch_normalization_moving_statistics_follow_keras_over_several_steps() {
+    let dev = Cpu::seed_from_u64(0);
+    let mut bn: BatchNormModule<3, f32, Cpu> = dev.build_module::<BatchNorm<3>, f32>();
+    assert_eq!((bn.momentum, bn.epsilon), (0.99, 1e-3), "Keras defaults");
+    let mut rng = StdRng::seed_from_u64(7);
+    // Keras: moving = moving * momentum + batch * (1 - momentum), biased batch variance,
+    // starting from zeros and ones.
+    let (mut m, mut v) = (vec![0.0f64; 3], vec![1.0f64; 3]);
+    for step in 0..6 {
+        let xv: Vec<f32> = random_vec(&mut rng, 4 * 2 * 3 * 3)
+            .iter()
+            .map(|x| 2.0 * x + step as f32)
+            .collect();
+        let x: Images<3> = images(&dev, xv.clone(), 4, 2, 3);
+        let _ = bn.forward_mut(x.leaky_trace());
+        for ch in 0..3 {
+            let vals: Vec<f64> = xv.iter().skip(ch).step_by(3).map(|&x| x as f64).collect();
+            let mean = vals.iter().sum::<f64>() / vals.len() as f64;
+            let var = vals.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / vals.len() as f64;
+            m[ch] = m[ch] * 0.99 + mean * 0.01;
+            v[ch] = v[ch] * 0.99 + var * 0.01;
+        }
+    }
+    assert_close(&bn.moving_mean.as_vec(), &as_f32(&m), 1e-5, "moving mean");
+    assert_close(
+        &bn.moving_variance.as_vec(),
+        &as_f32(&v),
+        1e-5,
+        "moving variance",
+    );
+
+    // Inference uses them: one image gives the same output alone or in any batch.
+    let xv = random_vec(&mut rng, 2 * 2 * 3);
+    let y = bn.forward(images::<3>(&dev, xv.clone(), 1, 2, 2)).as_vec();
+    let expected = ref_batch_norm(
+        &xv,
+        3,
+        &bn.gamma.as_vec(),
+        &bn.beta.as_vec(),
+        Some((&as_f32(&m), &as_f32(&v))),
+        1e-3,
+    );
+    assert_close(
+        &y,
+        &as_f32(&expected),
+        1e-5,
+        "inference with moving statistics",
+    );
+
+    // A checkpoint keeps them; the optimizer never touches them (not trainable).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bn.safetensors");
+    cnnkit_nn::checkpoint::save(&bn, &path).unwrap();
+    let mut fresh = dev.build_module::<BatchNorm<3>, f32>();
+    cnnkit_nn::checkpoint::load(&mut fresh, &path).unwrap();
+    assert_eq!(fresh.moving_mean.as_vec(), bn.moving_mean.as_vec());
+    assert_eq!(fresh.moving_variance.as_vec(), bn.moving_variance.as_vec());
+    let s = summary(&bn, [2, 2, 3]).unwrap();
+    assert_eq!(
+        (
+            s.total_params(),
+            s.trainable_params(),
+            s.non_trainable_params()
+        ),
+        (12, 6, 6)
+    );
+    assert!(s.to_string().contains("Non-trainable params: 6"), "{s}");
+}
+
+// ---- depthwise and separable convolutions ----------------------------------------------
+
+/// Depthwise convolution from its definition: out[b, y, x, c] = bias[c] + sum over the
+/// window of x[b, iy, ix, c] * w[ky, kx, c].
+#[allow(clippy::too_many_arguments)]
+fn ref_depthwise(
+    x: &[f32],
+    (b, h, w, c): (usize, usize, usize, usize),
+    wt: &[f32],
+    k: usize,
+    bias: Option<&[f32]>,
+    s: usize,
+    same: bool,
+) -> (Vec<f64>, usize, usize) {
+    let (oh, pt) = ref_pad(h, k, s, same);
+    let (ow, pl) = ref_pad(w, k, s, same);
+    let mut out = vec![0.0f64; b * oh * ow * c];
+    for n in 0..b {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for ch in 0..c {
+                    let mut acc = bias.map_or(0.0, |bv| bv[ch] as f64);
+                    for ky in 0..k {
+                        for kx in 0..k {
+                            let iy = (oy * s + ky) as isize - pt as isize;
+                            let ix = (ox * s + kx) as isize - pl as isize;
+                            if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
+                                continue;
+                            }
+                            let xi = ((n * h + iy as usize) * w + ix as usize) * c + ch;
+                            acc += x[xi] as f64 * wt[(ky * k + kx) * c + ch] as f64;
+                        }
+                    }
+                    out[((n * oh + oy) * ow + ox) * c + ch] = acc;
+                }
+            }
+        }
+    }
+    (out, oh, ow)
+}
+
+fn check_depthwise<const C: usize, const K: usize>(
+    (b, h, w): (usize, usize, usize),
+    s: usize,
+    padding: Padding,
+    seed: u64,
+) {
+    let what = format!("depthwise C={C} K={K} {b}x{h}x{w} s={s} {padding}");
+    let dev = Cpu::seed_from_u64(seed);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let same = padding == Padding::Same;
+    let xv = random_vec(&mut rng, b * h * w * C);
+    let wv = random_vec(&mut rng, K * K * C);
+    let bv = random_vec(&mut rng, C);
+    let weight: Tensor<Rank4<K, K, C, 1>, f32, Cpu> =
+        dev.tensor_from_vec(wv.clone(), Default::default());
+    let bias: Tensor<Rank1<C>, f32, Cpu> = dev.tensor_from_vec(bv.clone(), Default::default());
+    let x = images::<C>(&dev, xv.clone(), b, h, w);
+    let y = depthwise_conv2d(x.leaky_trace(), &weight, Some(&bias), s, padding).unwrap();
+    let (expected, oh, ow) = ref_depthwise(&xv, (b, h, w, C), &wv, K, Some(&bv), s, same);
+    assert_eq!((y.shape().1, y.shape().2), (oh, ow), "{what}: output size");
+    assert_close(&y.as_vec(), &as_f32(&expected), 1e-5, &what);
+
+    let r = random_vec(&mut rng, expected.len());
+    let grads = (y * dev.tensor_from_vec(r.clone(), (b, oh, ow, Const::<C>)))
+        .sum()
+        .backward();
+    let loss = |x: &[f32], wt: &[f32], bb: &[f32]| {
+        dot64(
+            &ref_depthwise(x, (b, h, w, C), wt, K, Some(bb), s, same).0,
+            &r,
+        )
+    };
+    let fd = finite_diff(&xv, 1e-2, |p| loss(p, &wv, &bv));
+    assert_close(&grads.get(&x).as_vec(), &fd, 1e-3, &format!("{what} dx"));
+    let fd = finite_diff(&wv, 1e-2, |p| loss(&xv, p, &bv));
+    assert_close(
+        &grads.get(&weight).as_vec(),
+        &fd,
+        1e-3,
+        &format!("{what} dw"),
+    );
+    let fd = finite_diff(&bv, 1e-2, |p| loss(&xv, &wv, p));
+    assert_close(&grads.get(&bias).as_vec(), &fd, 1e-3, &format!("{what} db"));
+}
+
+#[test]
+fn depthwise_convolution_matches_reference_and_finite_differences() {
+    for padding in [Padding::Same, Padding::Valid] {
+        for s in [1, 2, 3] {
+            check_depthwise::<3, 3>((2, 7, 5), s, padding, 10 + s as u64);
+            check_depthwise::<5, 2>((1, 6, 9), s, padding, 20 + s as u64);
+        }
+    }
+    check_depthwise::<17, 5>((9, 11, 8), 2, Padding::Same, 31);
+    check_depthwise::<1, 1>((1, 3, 3), 1, Padding::Valid, 32);
+}
+
+#[test]
+fn separable_convolution_is_depthwise_then_pointwise_with_gradients() {
+    const IN: usize = 3;
+    const OUT: usize = 4;
+    let dev = Cpu::seed_from_u64(5);
+    let mut rng = StdRng::seed_from_u64(5);
+    let layer: SeparableConv2DModule<IN, OUT, 3, 2, Same, Identity, UseBias, f32, Cpu> =
+        dev.build_module::<SeparableConv2D<IN, OUT, 3, 2, Same>, f32>();
+    let bias = layer.bias.clone().unwrap();
+    let (dv, pv, bv) = (
+        layer.depthwise.as_vec(),
+        layer.pointwise.as_vec(),
+        bias.as_vec(),
+    );
+    let (b, h, w) = (2, 5, 6);
+    let xv = random_vec(&mut rng, b * h * w * IN);
+    // Reference: depthwise (stride 2, same), then out[o] = bias[o] + sum_c d[c] * p[c, o].
+    let reference = |xv: &[f32], dv: &[f32], pv: &[f32], bv: &[f32]| {
+        let (d, oh, ow) = ref_depthwise(xv, (b, h, w, IN), dv, 3, None, 2, true);
+        let mut out = vec![0.0f64; b * oh * ow * OUT];
+        for p in 0..b * oh * ow {
+            for o in 0..OUT {
+                out[p * OUT + o] = bv[o] as f64
+                    + (0..IN)
+                        .map(|c| d[p * IN + c] * pv[c * OUT + o] as f64)
+                        .sum::<f64>();
+            }
+        }
+        out
+    };
+    let expected = reference(&xv, &dv, &pv, &bv);
+    let x = images::<IN>(&dev, xv.clone(), b, h, w);
+    let y = layer.forward(x.leaky_trace());
+    assert_eq!((y.shape().1, y.shape().2), (3, 3));
+    assert_close(&y.as_vec(), &as_f32(&expected), 1e-5, "separable forward");
+    let r = random_vec(&mut rng, expected.len());
+    let grads = (y * dev.tensor_from_vec(r.clone(), (b, 3, 3, Const::<OUT>)))
+        .sum()
+        .backward();
+    let fd = finite_diff(&dv, 1e-2, |p| dot64(&reference(&xv, p, &pv, &bv), &r));
+    assert_close(
+        &grads.get(&layer.depthwise).as_vec(),
+        &fd,
+        1e-3,
+        "separable d depthwise",
+    );
+    let fd = finite_diff(&pv, 1e-2, |p| dot64(&reference(&xv, &dv, p, &bv), &r));
+    assert_close(
+        &grads.get(&layer.pointwise).as_vec(),
+        &fd,
+        1e-3,
+        "separable d pointwise",
+    );
+    let fd = finite_diff(&xv, 1e-2, |p| dot64(&reference(p, &dv, &pv, &bv), &r));
+    assert_close(&grads.get(&x).as_vec(), &fd, 1e-3, "separable dx");
+    let s = summary(&layer, [5, 6, IN]).unwrap();
+    assert_eq!(s.total_params(), 9 * IN + IN * OUT + OUT);
+}
+
+// ---- local response normalization ---------------------------------------------------------
+
+/// TensorFlow's definition: sqr_sum[c] = sum(x[c - r .. c + r]^2),
+/// out = x / (bias + alpha * sqr_sum)^beta.
+fn ref_lrn(x: &[f32], c: usize, s: &LrnSettings) -> Vec<f64> {
+    x.chunks(c)
+        .flat_map(|row| {
+            (0..c).map(move |i| {
+                let lo = i.saturating_sub(s.depth_radius);
+                let hi = (i + s.depth_radius).min(c - 1);
+                let sq: f64 = (lo..=hi).map(|j| (row[j] as f64).powi(2)).sum();
+                row[i] as f64 / (s.bias as f64 + s.alpha as f64 * sq).powf(s.beta as f64)
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn local_response_normalization_matches_tensorflow_definition_and_gradient() {
+    let dev = Cpu::seed_from_u64(3);
+    let mut rng = StdRng::seed_from_u64(3);
+    let strong = LrnSettings {
+        depth_radius: 2,
+        bias: 1.0,
+        alpha: 0.3,
+        beta: 0.75,
+    };
+    for settings in [LrnSettings::default(), strong] {
+        let xv: Vec<f32> = random_vec(&mut rng, 2 * 3 * 2 * 7)
+            .iter()
+            .map(|v| 2.0 * v)
+            .collect();
+        let x = images::<7>(&dev, xv.clone(), 2, 3, 2);
+        let y = local_response_norm(x.leaky_trace(), settings).unwrap();
+        assert_close(
+            &y.as_vec(),
+            &as_f32(&ref_lrn(&xv, 7, &settings)),
+            1e-6,
+            "lrn",
+        );
+        let r = random_vec(&mut rng, xv.len());
+        let grads = (y * dev.tensor_from_vec(r.clone(), (2, 3, 2, Const::<7>)))
+            .sum()
+            .backward();
+        let fd = finite_diff(&xv, 1e-2, |p| dot64(&ref_lrn(p, 7, &settings), &r));
+        assert_close(&grads.get(&x).as_vec(), &fd, 2e-3, "lrn dx");
+    }
+}
+
+// ---- combining feature maps ----------------------------------------------------------------
+
+#[test]
+fn concatenation_orders_channels_and_splits_gradients() {
+    let dev = Cpu::seed_from_u64(4);
+    let mut rng = StdRng::seed_from_u64(4);
+    let (b, h, w) = (2, 3, 5);
+    let av = random_vec(&mut rng, b * h * w * 2);
+    let bv = random_vec(&mut rng, b * h * w * 3);
+    let a = dev.tensor_from_vec(av.clone(), (b, h, w, 2usize));
+    let c = dev.tensor_from_vec(bv.clone(), (b, h, w, 3usize));
+    let y = concat_channels::<usize, _, 5>(vec![a.leaky_trace(), c.leaky_trace()]).unwrap();
+    let yv = y.as_vec();
+    for p in 0..b * h * w {
+        assert_eq!(&yv[p * 5..p * 5 + 2], &av[p * 2..p * 2 + 2]);
+        assert_eq!(&yv[p * 5 + 2..p * 5 + 5], &bv[p * 3..p * 3 + 3]);
+    }
+    let r = random_vec(&mut rng, yv.len());
+    let grads = (y * dev.tensor_from_vec(r.clone(), (b, h, w, Const::<5>)))
+        .sum()
+        .backward();
+    let (ga, gc) = (grads.get(&a).as_vec(), grads.get(&c).as_vec());
+    for p in 0..b * h * w {
+        assert_eq!(&ga[p * 2..p * 2 + 2], &r[p * 5..p * 5 + 2]);
+        assert_eq!(&gc[p * 3..p * 3 + 3], &r[p * 5 + 2..p * 5 + 5]);
+    }
+    // Parts of different sizes are an error that names the layer, not a panic.
+    let a = dev.tensor_from_vec(av, (b, h, w, 2usize));
+    let c = dev.tensor_from_vec(vec![0.0; b * 2 * 2 * 3], (b, 2usize, 2usize, 3usize));
+    let err = concat_channels::<usize, _, 5>(vec![a, c])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Concatenate") && err.contains("stride"),
+        "{err}"
+    );
+}
+
+#[test]
+fn channel_scaling_matches_reference_and_finite_differences() {
+    let dev = Cpu::seed_from_u64(6);
+    let mut rng = StdRng::seed_from_u64(6);
+    let (b, h, w) = (3, 2, 3);
+    let xv = random_vec(&mut rng, b * h * w * 4);
+    let sv = random_vec(&mut rng, b * 4);
+    let reference = |xv: &[f32], sv: &[f32]| -> Vec<f64> {
+        xv.iter()
+            .enumerate()
+            .map(|(i, &v)| v as f64 * sv[(i / (h * w * 4)) * 4 + i % 4] as f64)
+            .collect()
+    };
+    let x = images::<4>(&dev, xv.clone(), b, h, w);
+    let s = dev.tensor_from_vec(sv.clone(), (b, Const::<4>));
+    let y = scale_channels(x.leaky_trace(), s.leaky_trace()).unwrap();
+    assert_close(&y.as_vec(), &as_f32(&reference(&xv, &sv)), 1e-6, "scale");
+    let r = random_vec(&mut rng, xv.len());
+    let grads = (y * dev.tensor_from_vec(r.clone(), (b, h, w, Const::<4>)))
+        .sum()
+        .backward();
+    let fd = finite_diff(&xv, 1e-2, |p| dot64(&reference(p, &sv), &r));
+    assert_close(&grads.get(&x).as_vec(), &fd, 1e-3, "scale dx");
+    let fd = finite_diff(&sv, 1e-2, |p| dot64(&reference(&xv, p), &r));
+    assert_close(&grads.get(&s).as_vec(), &fd, 1e-3, "scale ds");
+}
+
+#[test]
+fn zero_padding_places_the_image_and_passes_its_gradient_back() {
+    let dev = Cpu::seed_from_u64(8);
+    let mut rng = StdRng::seed_from_u64(8);
+    let xv = random_vec(&mut rng, 2 * 3 * 4 * 2);
+    let x = images::<2>(&dev, xv.clone(), 2, 3, 4);
+    let y = zero_pad2d(x.leaky_trace(), (1, 2, 3, 0)).unwrap();
+    assert_eq!((y.shape().1, y.shape().2), (6, 7));
+    let yv = y.as_vec();
+    for n in 0..2 {
+        for yy in 0..6 {
+            for xx in 0..7 {
+                for c in 0..2 {
+                    let got = yv[((n * 6 + yy) * 7 + xx) * 2 + c];
+                    let inside = (1..4).contains(&yy) && (3..7).contains(&xx);
+                    let want = if inside {
+                        xv[((n * 3 + yy - 1) * 4 + xx - 3) * 2 + c]
+                    } else {
+                        0.0
+                    };
+                    assert_eq!(got, want, "pixel {n},{yy},{xx},{c}");
+                }
+            }
+        }
+    }
+    let r = random_vec(&mut rng, yv.len());
+    let grads = (y * dev.tensor_from_vec(r.clone(), (2, 6, 7, Const::<2>)))
+        .sum()
+        .backward();
+    let fd = finite_diff(&xv, 1e-2, |p| {
+        let y = zero_pad2d(images::<2>(&dev, p.to_vec(), 2, 3, 4), (1, 2, 3, 0)).unwrap();
+        dot(&y.as_vec(), &r)
+    });
+    assert_close(&grads.get(&x).as_vec(), &fd, 1e-3, "zero pad dx");
+}
+
+#[test]
+fn tanh_and_sigmoid_layers_match_their_formulas() {
+    let dev = Cpu::default();
+    let xv = vec![-2.0f32, -0.5, 0.0, 0.7, 3.0];
+    let x = dev.tensor_from_vec(xv.clone(), (1usize, Const::<5>));
+    let t: Vec<f32> = xv.iter().map(|v| v.tanh()).collect();
+    let s: Vec<f32> = xv.iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect();
+    assert_close(&Tanh.forward(x.clone()).as_vec(), &t, 1e-6, "tanh");
+    assert_close(&Sigmoid.forward(x.clone()).as_vec(), &s, 1e-6, "sigmoid");
+    // And fused into a dense layer, as LeNet-5 uses it.
+    let mut dense = dev.build_module::<Dense<5, 1, Tanh>, f32>();
+    dense.weight = dev.tensor_from_vec(vec![1.0; 5], Default::default());
+    let y = dense.forward(x).as_vec()[0];
+    assert!((y - xv.iter().sum::<f32>().tanh()).abs() < 1e-6);
+}
+
+// ---- residual units --------------------------------------------------------------------------
+
+/// The built `ResidualUnitDown<2, 3>`.
+type UnitDown = <ResidualUnitDown<2, 3> as dfdx::nn::BuildOnDevice<Cpu, f32>>::Built;
+
+/// The stride-2 residual unit computed op by op (convolutions, batch normalizations in
+/// the given mode, ReLU, addition), with the unit's own parameters.
+fn residual_unit_by_ops(unit: &UnitDown, x: Images<2>, training: bool) -> Vec<f32> {
+    let bn = |bn: &BatchNormModule<3, f32, Cpu>, y: Images<3>| {
+        if training {
+            batch_norm_training(y, &bn.gamma, &bn.beta, bn.epsilon)
+                .unwrap()
+                .0
+        } else {
+            batch_norm_inference(
+                y,
+                &bn.gamma,
+                &bn.beta,
+                &bn.moving_mean,
+                &bn.moving_variance,
+                bn.epsilon,
+            )
+            .unwrap()
+        }
+    };
+    let (main, short) = (&unit.inner.0.main, &unit.inner.0.shortcut);
+    let y = ops::conv2d_no_bias(x.clone(), &main.0.weight, 2, Padding::Same, false).unwrap();
+    let y = bn(&main.1, y).relu();
+    let y = ops::conv2d_no_bias(y, &main.3.weight, 1, Padding::Same, false).unwrap();
+    let y = bn(&main.4, y);
+    let s = ops::conv2d_no_bias(x, &short.0.weight, 2, Padding::Same, false).unwrap();
+    let s = bn(&short.1, s);
+    ops::add(y, s).unwrap().relu().as_vec()
+}
+
+#[test]
+fn residual_unit_is_the_books_composition_in_both_modes() {
+    let dev = Cpu::seed_from_u64(9);
+    let mut rng = StdRng::seed_from_u64(9);
+    let mut unit = dev.build_module::<ResidualUnitDown<2, 3>, f32>();
+    let xv = random_vec(&mut rng, 3 * 5 * 7 * 2);
+    let x = images::<2>(&dev, xv.clone(), 3, 5, 7);
+    // Training mode (batch statistics), then inference with the moved averages.
+    let expected = residual_unit_by_ops(&unit, x.clone(), true);
+    let y = unit.forward_mut(x.leaky_trace());
+    assert_eq!((y.shape().1, y.shape().2), (3, 4));
+    assert_close(&y.as_vec(), &expected, 1e-5, "residual unit, training");
+    for _ in 0..3 {
+        let _ = unit.forward_mut(x.leaky_trace());
+    }
+    let expected = residual_unit_by_ops(&unit, x.clone(), false);
+    assert_close(
+        &unit.forward(x.clone()).as_vec(),
+        &expected,
+        1e-5,
+        "residual unit, inference",
+    );
+
+    // The input gradient through the whole unit in training mode, along random
+    // directions: d/dt L(x + t v) against grad . v.
+    let r = random_vec(&mut rng, 3 * 3 * 4 * 3);
+    let rt = dev.tensor_from_vec(r.clone(), (3, 3, 4, Const::<3>));
+    let y = unit.forward_mut(x.leaky_trace());
+    let grads = (y * rt).sum().backward();
+    let gx = grads.get(&x).as_vec();
+    for _ in 0..4 {
+        let v = random_vec(&mut rng, xv.len());
+        let eps = 1e-3f32;
+        let mut at = |t: f32| {
+            let p: Vec<f32> = xv.iter().zip(&v).map(|(a, b)| a + t * b).collect();
+            dot(
+                &unit
+                    .forward_mut(images::<2>(&dev, p, 3, 5, 7).leaky_trace())
+                    .as_vec(),
+                &r,
+            )
+        };
+        let fd = (at(eps) - at(-eps)) / (2.0 * eps as f64);
+        let analytic = dot(&gx, &v);
+        assert!(
+            (fd - analytic).abs() <= 2e-2 * analytic.abs().max(1.0),
+            "directional derivative: finite differences {fd}, backward {analytic}"
+        );
+    }
+}
+
+#[test]
+fn a_shortcut_of_another_size_is_a_clear_error() {
+    // Same channel count (so it compiles) but a stride-2 main path beside an identity.
+    type Mismatch = Residual<Conv2D<4, 4, 3, 2, Same>>;
+    let dev = Cpu::seed_from_u64(0);
+    let block = dev.build_module::<Mismatch, f32>();
+    let err = summary(&block, [8, 8, 4]).unwrap_err().to_string();
+    assert!(
+        err.contains("add (Add)") && err.contains("1x1 convolution"),
+        "{err}"
+    );
+    let err = ops::add(
+        dev.ones_like(&(1usize, 4usize, 4usize, Const::<4>)),
+        dev.ones_like(&(1usize, 8usize, 8usize, Const::<4>)),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("same shape"), "{err}");
+}
