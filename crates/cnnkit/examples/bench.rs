@@ -1,4 +1,5 @@
-//! Benchmark of the lecture's Fashion-MNIST CNN on this machine's CPU.
+//! Benchmark of the lecture's Fashion-MNIST CNN, and of notebook 07's small ResNet, on
+//! this machine's CPU.
 //!
 //! ```text
 //! cargo run --release -p cnnkit --example bench              # 400 steps at batch 32 (< 2 minutes)
@@ -11,17 +12,21 @@
 //! Prints: the machine's FMA peak and a large GEMM for reference; forward and backward
 //! time of every layer at batch 32; training images/s at batch 32 and 128 (with GFLOP/s
 //! and the fraction of the FMA peak); inference images/s at batch 256; peak resident
-//! memory. Compare with PyTorch and Keras in the same run with
+//! memory. Then the same for the small ResNet (`architectures::SmallResNet`), with the
+//! time of each of its units and of batch normalization, the residual addition and a
+//! depthwise convolution beside a convolution of the same size. Compare with PyTorch and Keras in the same run with
 //! `scripts/anchor_bench.py` (`make bench-anchors`, see docs/performance.md).
 
 use std::time::Instant;
 
+use cnnkit::architectures::{LectureCnn, SmallResNet};
 use cnnkit::arith::Padding;
-use cnnkit::model::LectureCnn;
 use cnnkit::prelude::*;
+use cnnkit::train::Classifier;
 use cnnkit_kernels::conv::{self, ConvGeometry};
 use cnnkit_kernels::matmul::{matmul, MatRef};
 use cnnkit_kernels::pool::{self, PoolGeometry};
+use dfdx::nn::BuildOnDevice;
 use ndarray::Array4;
 use rand::{Rng, SeedableRng};
 
@@ -293,9 +298,14 @@ fn peak_rss_mb() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-fn train_speed(data: &Dataset<1>, batch: usize, steps: usize, peak: f64) -> f64 {
+/// Training images/s of model `M` over `steps` steps; `flops` is its forward FLOPs per image.
+fn train_speed<M>(data: &Dataset<1>, batch: usize, steps: usize, peak: f64, flops: f64) -> f64
+where
+    M: BuildOnDevice<Cpu, f32>,
+    M::Built: Classifier<1, 10>,
+{
     let dev = Cpu::seed_from_u64(0);
-    let mut model = dev.build_module::<LectureCnn, f32>();
+    let mut model = dev.build_module::<M, f32>();
     let warm = FitConfig {
         epochs: 1,
         batch_size: batch,
@@ -322,7 +332,7 @@ fn train_speed(data: &Dataset<1>, batch: usize, steps: usize, peak: f64) -> f64 
     }
     let dt = t.elapsed().as_secs_f64();
     let ips = (steps * batch) as f64 / dt;
-    let gflops = ips * 3.0 * forward_flops_per_image() / 1e9;
+    let gflops = ips * 3.0 * flops / 1e9;
     println!(
         "[train] batch {batch:>3}: {steps} steps in {dt:.1}s: {ips:.1} images/s, {gflops:.0} GFLOP/s = {:.0}% of the FMA peak",
         100.0 * gflops / peak
@@ -369,26 +379,29 @@ fn main() {
 
     let (train, source) = data(if a.quick { 2048 } else { 12_800 });
     println!("\n[data] {source}, {} training images", train.len());
-    train_speed(&train, 32, a.steps, peak);
+    train_speed::<LectureCnn>(&train, 32, a.steps, peak, fpi);
 
     let test = train.slice(0..train.len().min(if a.quick { 1024 } else { 10_000 }));
-    let model = Cpu::seed_from_u64(1).build_module::<LectureCnn, f32>();
-    let _ = predict(&model, &test.slice(0..256)).unwrap();
-    let t = Instant::now();
-    let _ = predict(&model, &test).unwrap();
-    let dt = t.elapsed().as_secs_f64();
-    println!(
-        "[predict] batch 256: {} images in {dt:.2}s: {:.1} images/s",
-        test.len(),
-        test.len() as f64 / dt
-    );
+    predict_speed::<LectureCnn>(&test);
 
     let steps128 = if a.quick { 5 } else { (a.steps / 8).max(30) };
-    train_speed(&train, 128, steps128, peak);
+    train_speed::<LectureCnn>(&train, 128, steps128, peak, fpi);
     println!(
         "[memory] peak resident memory: {:.0} MB (after training at batch 128)",
         peak_rss_mb()
     );
+
+    println!(
+        "\n== the small ResNet of notebook 07 (architectures::SmallResNet, 679,594 parameters) =="
+    );
+    let rfpi = resnet_flops_per_image();
+    println!(
+        "[model] {:.3} GFLOP per image forward (convolutions and the dense layer)",
+        rfpi / 1e9
+    );
+    resnet_unit_table(32, if a.quick { 2 } else { 5 });
+    train_speed::<SmallResNet>(&train, 32, a.steps, peak, rfpi);
+    predict_speed::<SmallResNet>(&test);
     println!(
         "[bench] {} profile, finished in {:.0} s",
         if cfg!(debug_assertions) {
@@ -398,4 +411,135 @@ fn main() {
         },
         started.elapsed().as_secs_f64()
     );
+}
+
+/// Inference images/s of model `M` (freshly initialised) at `predict`'s batch of 256.
+fn predict_speed<M>(test: &Dataset<1>)
+where
+    M: BuildOnDevice<Cpu, f32>,
+    M::Built: Classifier<1, 10>,
+{
+    let model = Cpu::seed_from_u64(1).build_module::<M, f32>();
+    let _ = predict(&model, &test.slice(0..256)).unwrap();
+    let t = Instant::now();
+    let _ = predict(&model, test).unwrap();
+    let dt = t.elapsed().as_secs_f64();
+    println!(
+        "[predict] batch 256: {} images in {dt:.2}s: {:.1} images/s",
+        test.len(),
+        test.len() as f64 / dt
+    );
+}
+
+/// Forward FLOPs of one 28x28 image through the small ResNet.
+fn resnet_flops_per_image() -> f64 {
+    let conv = |hw: usize, c: usize, o: usize, k: usize, s: usize| {
+        ConvGeometry::new(1, (hw, hw, c), o, (k, k), (s, s), Padding::Same)
+            .unwrap()
+            .forward_flops()
+    };
+    let unit = |hw: usize, c: usize| 2.0 * conv(hw, c, c, 3, 1);
+    let down = |hw: usize, c: usize, o: usize| {
+        conv(hw, c, o, 3, 2) + conv(hw / 2, o, o, 3, 1) + conv(hw, c, o, 1, 2)
+    };
+    conv(28, 1, 32, 3, 1)
+        + unit(28, 32)
+        + down(28, 32, 64)
+        + unit(14, 64)
+        + down(14, 64, 128)
+        + unit(7, 128)
+        + 2.0 * 128.0 * 10.0
+}
+
+/// Times one layer (or unit) `$ty` on a batch of `$batch` images `$hw x $hw x $c`, best
+/// of `$reps`: inference forward, training forward (batch statistics, tape) and backward.
+macro_rules! time_unit {
+    ($reps:expr, $name:expr, $ty:ty, $c:literal, $hw:expr, $batch:expr) => {{
+        let dev = Cpu::seed_from_u64(0);
+        let mut m = dev.build_module::<$ty, f32>();
+        let (b, hw) = ($batch, $hw);
+        let x: Images<$c> =
+            dev.tensor_from_vec(random(b * hw * hw * $c, 4), (b, hw, hw, Const::<$c>));
+        let (mut inf, mut fwd, mut bwd) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
+        for _ in 0..$reps {
+            let t = Instant::now();
+            let _ = m.forward(x.clone());
+            inf = inf.min(t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            let y = m.forward_mut(x.leaky_trace());
+            let tf = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let _ = y.sum().backward();
+            fwd = fwd.min(tf);
+            bwd = bwd.min(t.elapsed().as_secs_f64());
+        }
+        println!(
+            "  {:<34}{:>10.2}{:>10.2}{:>10.2}",
+            $name,
+            1e3 * inf,
+            1e3 * fwd,
+            1e3 * bwd
+        );
+        fwd + bwd
+    }};
+}
+
+/// Per-unit times of the small ResNet at batch `batch`, and its pieces at 28x28x32.
+fn resnet_unit_table(batch: usize, reps: usize) {
+    println!(
+        "\n[units] batch {batch}, best of {reps}: inference forward, training forward and backward"
+    );
+    println!(
+        "  {:<34}{:>10}{:>10}{:>10}",
+        "unit", "infer ms", "fwd ms", "bwd ms"
+    );
+    let mut total = 0.0;
+    total += time_unit!(
+        reps,
+        "stem conv+BN+relu 28x28x1->32",
+        (Conv2DNoBias<1, 32, 3, 1, Same>, BatchNorm<32>, Relu),
+        1,
+        28,
+        batch
+    );
+    total += time_unit!(
+        reps,
+        "residual_unit 28x28x32",
+        ResidualUnit<32>,
+        32,
+        28,
+        batch
+    );
+    total += time_unit!(reps, "residual_unit down 28x28x32->64", ResidualUnitDown<32, 64>, 32, 28, batch);
+    total += time_unit!(
+        reps,
+        "residual_unit 14x14x64",
+        ResidualUnit<64>,
+        64,
+        14,
+        batch
+    );
+    total += time_unit!(reps, "residual_unit down 14x14x64->128", ResidualUnitDown<64, 128>, 64, 14, batch);
+    total += time_unit!(
+        reps,
+        "residual_unit 7x7x128",
+        ResidualUnit<128>,
+        128,
+        7,
+        batch
+    );
+    println!("  {:<34}{:>30.2}", "units, training fwd + bwd", 1e3 * total);
+    println!("  pieces at 28x28x32:");
+    let _ = time_unit!(reps, "conv2d 3x3 no bias", Conv2DNoBias<32, 32, 3, 1, Same>, 32, 28, batch);
+    let _ = time_unit!(reps, "batch normalization", BatchNorm<32>, 32, 28, batch);
+    let _ = time_unit!(reps, "relu", Relu, 32, 28, batch);
+    let _ = time_unit!(
+        reps,
+        "residual addition (x + x)",
+        Residual<Identity>,
+        32,
+        28,
+        batch
+    );
+    let _ = time_unit!(reps, "depthwise conv 3x3", DepthwiseConv2D<32, 3, 1, Same>, 32, 28, batch);
 }

@@ -628,3 +628,15 @@ fn a_shortcut_of_another_size_is_a_clear_error() {
     .to_string();
     assert!(err.contains("same shape"), "{err}");
 }
+
+#[test]
+fn adding_a_tensor_to_itself_doubles_its_gradient() {
+    // An identity main path beside the identity shortcut: both inputs are the same tensor.
+    let dev = Cpu::seed_from_u64(0);
+    let block = dev.build_module::<Residual<Identity>, f32>();
+    let x: Images<2> = dev.tensor_from_vec(vec![1.0, -2.0, 3.0, 0.5], (1, 1, 2, Const::<2>));
+    let y = block.forward(x.leaky_trace());
+    assert_eq!(y.as_vec(), vec![2.0, -4.0, 6.0, 1.0]);
+    let grads = y.sum().backward();
+    assert_eq!(grads.get(&x).as_vec(), vec![2.0; 4]);
+}
