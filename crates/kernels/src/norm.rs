@@ -14,20 +14,22 @@ use rayon::prelude::*;
 /// Rows per block of a per-channel reduction.
 const ROWS_PER_BLOCK: usize = 256;
 
-/// Per-channel sums over rows of `f(row of x, row of y)`, for each channel: the kernel of
-/// the statistics and of the backward pass. `y` may be empty (then `f` gets an empty row).
+/// Per-channel sums over the rows of `x` (`rows x c`) of `K` quantities that `f` adds
+/// into `acc[k][channel]` for one row (`x`'s row and the same row of `y`, or an empty row
+/// when `y` is empty). Each block of rows sums in `f32` with the channels innermost (so
+/// the loops vectorise); the blocks are added in order in `f64`.
 fn channel_sums<const K: usize>(
     x: &[f32],
     y: &[f32],
     c: usize,
-    f: impl Fn(&[f32], &[f32], &mut [[f64; K]]) + Sync,
-) -> Vec<[f64; K]> {
+    f: impl Fn(&[f32], &[f32], &mut [Vec<f32>; K]) + Sync,
+) -> [Vec<f64>; K] {
     let block = ROWS_PER_BLOCK * c;
-    let blocks: Vec<Vec<[f64; K]>> = x
+    let blocks: Vec<[Vec<f32>; K]> = x
         .par_chunks(block)
         .enumerate()
         .map(|(i, xb)| {
-            let mut acc = vec![[0.0f64; K]; c];
+            let mut acc: [Vec<f32>; K] = std::array::from_fn(|_| vec![0.0f32; c]);
             let yb = if y.is_empty() {
                 &[][..]
             } else {
@@ -44,11 +46,11 @@ fn channel_sums<const K: usize>(
             acc
         })
         .collect();
-    let mut total = vec![[0.0f64; K]; c];
+    let mut total: [Vec<f64>; K] = std::array::from_fn(|_| vec![0.0f64; c]);
     for b in blocks {
         for (t, v) in total.iter_mut().zip(&b) {
-            for k in 0..K {
-                t[k] += v[k];
+            for (t, &v) in t.iter_mut().zip(v) {
+                *t += v as f64;
             }
         }
     }
@@ -70,22 +72,20 @@ pub fn channel_moments(x: &[f32], c: usize) -> (Vec<f32>, Vec<f32>) {
         "channel_moments: length"
     );
     let rows = (x.len() / c).max(1) as f64;
-    let sums = channel_sums::<1>(x, &[], c, |xr, _, acc| {
+    let [sums] = channel_sums::<1>(x, &[], c, |xr, _, [acc]| {
         for (a, &v) in acc.iter_mut().zip(xr) {
-            a[0] += v as f64;
+            *a += v;
         }
     });
-    let mean: Vec<f64> = sums.iter().map(|s| s[0] / rows).collect();
-    let sq = channel_sums::<1>(x, &[], c, |xr, _, acc| {
+    let mean: Vec<f32> = sums.iter().map(|s| (s / rows) as f32).collect();
+    // Second pass over the deviations from the mean: no cancellation for data far from 0.
+    let [sq] = channel_sums::<1>(x, &[], c, |xr, _, [acc]| {
         for ((a, &v), &m) in acc.iter_mut().zip(xr).zip(&mean) {
-            let d = v as f64 - m;
-            a[0] += d * d;
+            let d = v - m;
+            *a += d * d;
         }
     });
-    (
-        mean.iter().map(|&m| m as f32).collect(),
-        sq.iter().map(|s| (s[0] / rows) as f32).collect(),
-    )
+    (mean, sq.iter().map(|s| (s / rows) as f32).collect())
 }
 
 /// `1 / sqrt(var + epsilon)` for each channel.
@@ -162,25 +162,26 @@ pub fn batch_norm_backward(
         "batch_norm backward: length"
     );
     assert_eq!(dout.len(), x.len(), "batch_norm backward: dout length");
-    let sums = channel_sums::<2>(x, dout, c, |xr, dr, acc| {
-        for (i, a) in acc.iter_mut().enumerate() {
+    let [sum_d, sum_dx] = channel_sums::<2>(x, dout, c, |xr, dr, [s0, s1]| {
+        for i in 0..c {
             let xhat = (xr[i] - mean[i]) * inv_std[i];
-            a[0] += dr[i] as f64;
-            a[1] += (dr[i] * xhat) as f64;
+            s0[i] += dr[i];
+            s1[i] += dr[i] * xhat;
         }
     });
     for i in 0..c {
-        dbeta[i] += sums[i][0] as f32;
-        dgamma[i] += sums[i][1] as f32;
+        dbeta[i] += sum_d[i] as f32;
+        dgamma[i] += sum_dx[i] as f32;
     }
     let Some(dx) = dx else { return };
     assert_eq!(dx.len(), x.len(), "batch_norm backward: dx length");
     let n = (x.len() / c) as f32;
     let scale: Vec<f32> = gamma.iter().zip(inv_std).map(|(g, s)| g * s).collect();
     let (mean_d, mean_dxhat): (Vec<f32>, Vec<f32>) = match mode {
-        BatchNormMode::BatchStatistics => sums
+        BatchNormMode::BatchStatistics => sum_d
             .iter()
-            .map(|s| (s[0] as f32 / n, s[1] as f32 / n))
+            .zip(&sum_dx)
+            .map(|(&a, &b)| ((a / n as f64) as f32, (b / n as f64) as f32))
             .unzip(),
         BatchNormMode::Fixed => (vec![0.0; c], vec![0.0; c]),
     };

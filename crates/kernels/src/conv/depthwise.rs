@@ -18,16 +18,25 @@ use crate::geometry::PoolGeometry;
 /// Images whose weight gradients are summed together before the groups are added in order.
 const IMAGES_PER_GROUP: usize = 4;
 
-/// The kernel positions `(ky, kx)` that fall inside the image for output pixel `(oy, ox)`,
-/// with the input pixel each reads.
+/// The kernel offsets `lo..hi` along one axis that fall inside an input of `n` for the
+/// output position whose window starts at `start` (negative inside the padding).
+fn inside(start: isize, k: usize, n: usize) -> std::ops::Range<usize> {
+    let lo = (-start).clamp(0, k as isize) as usize;
+    let hi = (n as isize - start).clamp(lo as isize, k as isize) as usize;
+    lo..hi
+}
+
+/// The kernel positions that fall inside the image for output pixel `(oy, ox)`, as
+/// `(tap index ky * k_w + kx, input pixel index)`, row by row of the window.
 fn taps(g: &PoolGeometry, oy: usize, ox: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
     let y0 = (oy * g.stride_h) as isize - g.pad_top as isize;
     let x0 = (ox * g.stride_w) as isize - g.pad_left as isize;
-    (0..g.k_h).flat_map(move |ky| {
-        (0..g.k_w).filter_map(move |kx| {
-            let (iy, ix) = (y0 + ky as isize, x0 + kx as isize);
-            let inside = iy >= 0 && ix >= 0 && (iy as usize) < g.in_h && (ix as usize) < g.in_w;
-            inside.then(|| (ky * g.k_w + kx, iy as usize * g.in_w + ix as usize))
+    let (ky, kx) = (inside(y0, g.k_h, g.in_h), inside(x0, g.k_w, g.in_w));
+    ky.flat_map(move |ky| {
+        let iy = (y0 + ky as isize) as usize;
+        kx.clone().map(move |kx| {
+            let ix = (x0 + kx as isize) as usize;
+            (ky * g.k_w + kx, iy * g.in_w + ix)
         })
     })
 }

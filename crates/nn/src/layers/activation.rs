@@ -94,7 +94,11 @@ macro_rules! activation_layer {
             type Output = Tensor<S, f32, Cpu, T>;
             type Error = CpuError;
             fn try_forward(&self, x: Tensor<S, f32, Cpu, T>) -> Result<Self::Output, CpuError> {
-                <$t as Activation>::apply(x)
+                if <$t as Activation>::RELU {
+                    crate::ops::relu(x).map_err(|e| super::forward_error("Activation", e))
+                } else {
+                    <$t as Activation>::apply(x)
+                }
             }
         }
 

@@ -295,6 +295,40 @@ fn conv2d_with<
     Ok(y.put_tape(tape))
 }
 
+/// `max(x, 0)` element by element, as the layer [`crate::layers::Relu`] (Keras
+/// `Activation("relu")`) computes it after a batch normalization. The same as dfdx's
+/// `relu`, on the kernels that the convolutions' fused ReLU uses (a vectorised mask in
+/// the backward pass, several times faster than dfdx's generic one).
+///
+/// ```
+/// use cnnkit_nn::prelude::*;
+/// let dev = Cpu::default();
+/// let x: Images<1> = dev.tensor_from_vec(vec![-1.0, 2.0], (1, 1, 2, Const::<1>));
+/// let y = cnnkit_nn::ops::relu(x.leaky_trace()).unwrap();
+/// assert_eq!(y.as_vec(), vec![0.0, 2.0]);
+/// let g = y.sum().backward();
+/// assert_eq!(g.get(&x).as_vec(), vec![0.0, 1.0]);
+/// ```
+pub fn relu<S: Shape, T: Tape<f32, Cpu>>(
+    x: Tensor<S, f32, Cpu, T>,
+) -> Result<Tensor<S, f32, Cpu, T>> {
+    let shape = *x.shape();
+    let (x, mut out) = read(x)?;
+    conv::relu_in_place(&mut out);
+    let kept = if T::OWNS_TAPE {
+        out.clone()
+    } else {
+        Vec::new()
+    };
+    record_unary(x, out, shape, move |dout, dx| {
+        for ((t, &g), &y) in dx.iter_mut().zip(dout).zip(&kept) {
+            // The mask of `conv::relu_mask_in_place`, added: vectorises, no branch.
+            let keep = u32::from(y > 0.0 || y.is_nan()).wrapping_neg();
+            *t += f32::from_bits(g.to_bits() & keep);
+        }
+    })
+}
+
 /// Which statistic a spatial pooling takes over each window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PoolKind {
