@@ -6,6 +6,34 @@
 
 use std::path::PathBuf;
 
+/// What an operating-system error means and what to do, for a person (the `Display` of
+/// [`Error::Io`]): `Permission denied (os error 13)` becomes a sentence that says to pick
+/// a folder you may write to.
+///
+/// ```
+/// use std::io::{Error, ErrorKind};
+/// let text = cnnkit_data::explain_io(&Error::from(ErrorKind::PermissionDenied));
+/// assert!(text.starts_with("permission denied"), "{text}");
+/// ```
+pub fn explain_io(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    let what = match e.kind() {
+        K::PermissionDenied => {
+            "permission denied: this user may not use that file or folder; choose a folder \
+             you can write to or fix its permissions (권한이 없습니다)"
+        }
+        K::NotFound => "no such file or folder (파일이나 폴더가 없습니다)",
+        K::StorageFull => "the disk is full: free some space and retry (디스크가 가득 찼습니다)",
+        K::ReadOnlyFilesystem => {
+            "the file system is read-only: choose another folder (읽기 전용 파일 시스템입니다)"
+        }
+        K::IsADirectory => "this is a folder, not a file (폴더입니다)",
+        K::UnexpectedEof => "the file ends too early: it is truncated (파일이 잘렸습니다)",
+        _ => return e.to_string(),
+    };
+    format!("{what} [{e}]")
+}
+
 /// Shorthand for `std::result::Result<T, cnnkit_data::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -15,7 +43,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     // ---- files and data -------------------------------------------------------------
     /// Reading or writing a file failed.
-    #[error("could not {action} `{path}`: {source}")]
+    #[error("could not {action} `{path}`: {}", explain_io(source))]
     Io {
         /// What we were doing ("read", "write", "create folder", ...).
         action: &'static str,

@@ -341,9 +341,22 @@ impl Loader {
     pub fn load(&self) -> Result<FashionMnist> {
         let cache = self.cache_dir.clone().unwrap_or_else(default_cache_dir);
         let mut searched = Vec::new();
-        for place in self.places(&cache, &mut searched) {
+        for place in self.places(&cache, &mut searched)? {
             match find_files(&place.dir) {
                 Ok(paths) => return load_files(&paths, self.checksums.as_ref(), &place.advice),
+                // A folder named on purpose is not skipped in silence.
+                Err(missing) if place.what == DIR_ENV => {
+                    return Err(Error::invalid(
+                        DIR_ENV,
+                        format!(
+                            "it is set to `{}`, but that folder has no Fashion-MNIST ({missing}). \
+                             Put the four files there, or unset FASHION_MNIST_DIR to use the \
+                             other places (the download cache, the Debian package). / \
+                             FASHION_MNIST_DIR가 가리키는 폴더에 데이터가 없습니다.",
+                            place.dir.display()
+                        ),
+                    ))
+                }
                 Err(missing) => searched.push(format!(
                     "`{}` ({}): {missing}",
                     place.dir.display(),
@@ -362,7 +375,10 @@ impl Loader {
     }
 
     /// The places to search, in order; notes an unset `FASHION_MNIST_DIR` in `searched`.
-    fn places(&self, cache: &Path, searched: &mut Vec<String>) -> Vec<Place> {
+    ///
+    /// # Errors
+    /// When `FASHION_MNIST_DIR` is set to an empty value.
+    fn places(&self, cache: &Path, searched: &mut Vec<String>) -> Result<Vec<Place>> {
         let system = self.system_dirs.unwrap_or(self.dirs.is_empty());
         let mut places: Vec<Place> = self
             .dirs
@@ -374,7 +390,15 @@ impl Loader {
             })
             .collect();
         if system {
-            match std::env::var_os(DIR_ENV).filter(|v| !v.is_empty()) {
+            match std::env::var_os(DIR_ENV) {
+                Some(dir) if dir.is_empty() => {
+                    return Err(Error::invalid(
+                        DIR_ENV,
+                        "it is set but empty; set it to the folder that holds the four files, \
+                         or unset it (`unset FASHION_MNIST_DIR`) to search the usual places. / \
+                         FASHION_MNIST_DIR가 비어 있습니다.",
+                    ))
+                }
                 Some(dir) => places.push(Place {
                     dir: dir.into(),
                     what: "FASHION_MNIST_DIR",
@@ -395,7 +419,7 @@ impl Loader {
                 advice: advice_debian,
             });
         }
-        places
+        Ok(places)
     }
 
     /// Downloads the files missing from `cache`, then loads all four.

@@ -59,7 +59,7 @@ pub mod idx;
 mod photos;
 mod split;
 
-pub use error::{Error, Result};
+pub use error::{explain_io, Error, Result};
 pub use fashion::{
     class_name, default_cache_dir, sha256_hex, ClassLabel, FashionMnist, Loader, CLASS_NAMES_EN,
     CLASS_NAMES_KO, DEBIAN_DIR, DEFAULT_BASE_URL, DIR_ENV, FILES, SHA256,

@@ -299,6 +299,25 @@ fn fashion_mnist_dir_is_searched_before_the_system_folder() {
         7,
         "loaded another copy than FASHION_MNIST_DIR's"
     );
+
+    // Set to a folder without the files, or to nothing: an error, not another copy.
+    let other = TempDir::new("env-other");
+    write_files(&other.0, &files, [true; 4]);
+    for value in [tmp.0.join("missing").into_os_string(), "".into()] {
+        std::env::set_var("FASHION_MNIST_DIR", &value);
+        let result = Loader::new()
+            .cache_dir(other.0.clone())
+            .allow_download(false)
+            .checksums(digests(&files))
+            .load();
+        std::env::remove_var("FASHION_MNIST_DIR");
+        let err = result.expect_err("fell back to the cache without a word");
+        let text = err.to_string();
+        assert!(
+            text.contains("FASHION_MNIST_DIR") && text.contains("unset"),
+            "{text}"
+        );
+    }
 }
 
 #[test]

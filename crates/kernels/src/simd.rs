@@ -272,10 +272,10 @@ pub(crate) fn neg<const L: usize>(a: [f32; L]) -> [f32; L] {
     std::array::from_fn(|l| -a[l])
 }
 
-/// Lane-wise `max(a, 0)` (ReLU).
+/// Lane-wise ReLU, keeping NaN as TensorFlow does (`f32::max` would turn it into 0).
 #[inline(always)]
 pub(crate) fn relu<const L: usize>(a: [f32; L]) -> [f32; L] {
-    std::array::from_fn(|l| a[l].max(0.0))
+    std::array::from_fn(|l| if a[l] < 0.0 { 0.0 } else { a[l] })
 }
 
 #[cfg(test)]

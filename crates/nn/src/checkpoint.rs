@@ -129,12 +129,31 @@ fn file_layout(path: &Path) -> Result<BTreeMap<String, Vec<usize>>> {
 /// serialisation fails.
 pub fn save<M: TensorCollection<f32, Cpu>>(model: &M, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.is_dir() {
+            return Err(Error::Checkpoint {
+                path: path.to_path_buf(),
+                why: "this is a folder; give a file name such as `model.safetensors` \
+                      (폴더입니다: 파일 이름을 주십시오)"
+                    .into(),
+            });
+        }
+        // Replacing goes through a rename, which a read-only file does not stop: check.
+        if meta.permissions().readonly() {
+            return Err(Error::Checkpoint {
+                path: path.to_path_buf(),
+                why: "the file is read-only, so it was left as it is; save under another name \
+                      or make it writable first (chmod u+w) (읽기 전용 파일이라 덮어쓰지 않았습니다)"
+                    .into(),
+            });
+        }
+    }
     let file = AtomicFile::create(path)?;
     model
         .save_safetensors(file.path())
         .map_err(|e| Error::Checkpoint {
             path: path.to_path_buf(),
-            why: format!("writing failed: {e:?}"),
+            why: format!("writing failed: {}", explain_safetensors(&e)),
         })?;
     // Read back what was written before it replaces anything.
     file_layout(file.path())?;
@@ -152,7 +171,17 @@ pub fn load<M: TensorCollection<f32, Cpu>>(model: &mut M, path: impl AsRef<Path>
     if !path.exists() {
         return Err(Error::Checkpoint {
             path: path.to_path_buf(),
-            why: "no such file; save the model first with cnnkit_nn::checkpoint::save".into(),
+            why: "no such file; save the model first with cnnkit_nn::checkpoint::save \
+                  (파일이 없습니다: 먼저 checkpoint::save로 저장하십시오)"
+                .into(),
+        });
+    }
+    if path.is_dir() {
+        return Err(Error::Checkpoint {
+            path: path.to_path_buf(),
+            why: "this is a folder, not a weights file; give the path of the `.safetensors` file \
+                  (폴더입니다: 가중치 파일의 경로를 주십시오)"
+                .into(),
         });
     }
     let expected = layout(model)?;
@@ -185,6 +214,43 @@ pub fn load<M: TensorCollection<f32, Cpu>>(model: &mut M, path: impl AsRef<Path>
     }
     model.load_safetensors(path).map_err(|e| Error::Checkpoint {
         path: path.to_path_buf(),
-        why: format!("reading the weights failed: {e:?}; the file may be damaged"),
+        why: format!("reading the weights failed: {}", explain_load(&e)),
     })
+}
+
+/// What a safetensors error means, for a person.
+fn explain_safetensors(e: &::safetensors::SafeTensorError) -> String {
+    use ::safetensors::SafeTensorError as E;
+    match e {
+        E::IoError(io) => cnnkit_data::explain_io(io),
+        E::HeaderTooSmall | E::MetadataIncompleteBuffer | E::InvalidOffset(_) => {
+            "the file is shorter than its header says: it is truncated (an interrupted copy or \
+             download); save or copy it again"
+                .into()
+        }
+        E::InvalidHeader
+        | E::InvalidHeaderStart
+        | E::InvalidHeaderDeserialization
+        | E::InvalidHeaderLength
+        | E::HeaderTooLarge
+        | E::JsonError(_) => {
+            "this is not a safetensors weights file, or its header is damaged".into()
+        }
+        E::TensorNotFound(name) => format!("the file has no tensor `{name}`"),
+        other => format!(
+            "the file's tensors do not match their description ({other:?}); the file is damaged"
+        ),
+    }
+}
+
+/// What an error of dfdx's `load_safetensors` means, for a person.
+fn explain_load(e: &dfdx::tensor::safetensors::Error) -> String {
+    use dfdx::tensor::safetensors::Error as E;
+    match e {
+        E::SafeTensorError(e) => explain_safetensors(e),
+        E::IoError(io) => cnnkit_data::explain_io(io),
+        E::MismatchedDimension((file, model)) => {
+            format!("a tensor has shape {file:?} in the file but {model:?} in the model")
+        }
+    }
 }

@@ -45,6 +45,18 @@ pub enum Error {
         why: String,
     },
 
+    // ---- training -----------------------------------------------------------------------
+    /// Training stopped because it could not go on (the loss became NaN or infinite).
+    #[error("training stopped at epoch {epoch}, step {step}: {why}")]
+    Training {
+        /// The epoch (from 1).
+        epoch: usize,
+        /// The step within the epoch (from 1).
+        step: usize,
+        /// What happened and what to do.
+        why: String,
+    },
+
     // ---- checkpoints --------------------------------------------------------------------
     /// Saving or loading model weights failed.
     #[error("checkpoint `{path}`: {why}")]

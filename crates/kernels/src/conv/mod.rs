@@ -141,7 +141,9 @@ pub fn conv2d_forward(
 pub fn relu_in_place(v: &mut [f32]) {
     v.par_chunks_mut(1 << 14).for_each(|c| {
         for e in c {
-            *e = e.max(0.0);
+            // Not `e.max(0.0)`, which turns NaN into 0 and hides a broken input or weight;
+            // TensorFlow's relu keeps NaN, and so does this (the select still vectorises).
+            *e = if *e < 0.0 { 0.0 } else { *e };
         }
     });
 }

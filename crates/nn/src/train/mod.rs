@@ -366,7 +366,10 @@ fn argmax(row: &[f32]) -> usize {
 ///
 /// # Errors
 /// A shape error naming the layer when the model does not fit the images (checked before
-/// training), a label outside the model's classes, or an empty data set.
+/// training), a label outside the model's classes, an empty data set, `max_batches:
+/// Some(0)`, or [`Error::Training`] when the loss becomes NaN or infinite (training stops
+/// there, with advice). Images with NaN or infinite values and an epoch loss far above
+/// that of guessing (a diverging run) are reported as warnings on standard error.
 pub fn fit<M: Classifier<C, N>, const C: usize, const N: usize>(
     model: &mut M,
     train: &Dataset<C>,
@@ -379,6 +382,17 @@ pub fn fit<M: Classifier<C, N>, const C: usize, const N: usize>(
     }
     if cfg.batch_size == 0 {
         return Err(Error::invalid("batch_size", "it must be at least 1"));
+    }
+    if cfg.max_batches == Some(0) {
+        return Err(Error::invalid(
+            "max_batches",
+            "Some(0) would train nothing; use None for whole epochs or Some(n) with n >= 1 \
+             (0이면 아무것도 학습하지 않습니다)",
+        ));
+    }
+    warn_if_not_finite(train, "training");
+    if let Some(v) = validation {
+        warn_if_not_finite(v, "validation");
     }
     if train.labels.len() != train.len() {
         return Err(Error::invalid("training data", "every image needs a label"));
@@ -427,6 +441,19 @@ pub fn fit<M: Classifier<C, N>, const C: usize, const N: usize>(
             }
             model.try_zero_grads(&mut grads)?;
             let (l, c) = batch_metrics(&values, N, idx.iter().map(|&i| train.labels[i]));
+            if !l.is_finite() {
+                return Err(Error::Training {
+                    epoch: epoch + 1,
+                    step: step + 1,
+                    why: format!(
+                        "the loss became {}: the weights overflowed. Lower the learning rate \
+                         (now {}; the lecture uses 0.001) and check the images for NaN or \
+                         infinite values (손실이 발산했습니다: 학습률을 낮추십시오)",
+                        if l.is_nan() { "NaN" } else { "infinite" },
+                        cfg.lr
+                    ),
+                });
+            }
             loss_sum += l;
             correct += c;
             seen += idx.len();
@@ -457,9 +484,42 @@ pub fn fit<M: Classifier<C, N>, const C: usize, const N: usize>(
         if cfg.verbose {
             println!("{}", epoch_line(epoch + 1, cfg.epochs, steps, &stats));
         }
+        warn_if_diverging(stats.loss, N, epoch + 1, cfg.lr);
         history.epochs.push(stats);
     }
     Ok(history)
+}
+
+/// Warns (on standard error) when images hold NaN or infinite values: training on them
+/// turns every weight into NaN after the first step that sees one.
+fn warn_if_not_finite<const C: usize>(data: &Dataset<C>, what: &str) {
+    let bad = data.images.iter().filter(|v| !v.is_finite()).count();
+    if bad > 0 {
+        let first = data
+            .images
+            .outer_iter()
+            .position(|img| img.iter().any(|v| !v.is_finite()))
+            .unwrap_or(0);
+        eprintln!(
+            "warning: the {what} images hold {bad} NaN or infinite values (the first in image \
+             {first}); the loss will become NaN. Replace them (for example with 0) before \
+             training. / 경고: {what} 이미지에 NaN이나 무한대 값이 {bad}개 있습니다."
+        );
+    }
+}
+
+/// Warns when an epoch's mean loss is far above the loss of guessing among `n` classes
+/// (`ln n`): the weights are moving away from a solution, usually because the learning
+/// rate is too large.
+fn warn_if_diverging(loss: f32, n: usize, epoch: usize, lr: f32) {
+    let guessing = (n.max(2) as f32).ln();
+    if loss > 10.0 * guessing {
+        eprintln!(
+            "warning: epoch {epoch}'s loss {loss:.3e} is more than ten times the loss of \
+             guessing ({guessing:.2}): training is diverging. Lower the learning rate (now \
+             {lr}). / 경고: 손실이 무작위 추측보다 훨씬 큽니다: 학습률을 낮추십시오."
+        );
+    }
 }
 
 fn progress_line(step: usize, steps: usize, start: Instant, loss: f64, acc: f64) {
