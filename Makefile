@@ -67,6 +67,15 @@ bench-anchors:
 	.venv-anchors/bin/python scripts/anchor_bench.py torch $(or $(ANCHOR_STEPS),1000) 32
 	.venv-anchors/bin/python scripts/anchor_bench.py keras $(or $(ANCHOR_STEPS),1000) 32
 
+# make param-counts: total / trainable / non-trainable parameters of the chapter's architectures
+# (VGG16, Xception, ResNet-34, LeNet-5, AlexNet, GoogLeNet, an SE-ResNet unit, the small ResNet),
+# built with Keras 3 in .venv-anchors without weights (scripts/keras_param_counts.py, docs/architectures.md).
+.PHONY: param-counts
+param-counts:
+	@test -x .venv-anchors/bin/python || python3 -m venv .venv-anchors
+	@.venv-anchors/bin/python -m pip install --disable-pip-version-check -q -r scripts/anchor-requirements.txt
+	.venv-anchors/bin/python scripts/keras_param_counts.py
+
 student: setup
 	@$(BIN)/cnnkit-student build notebooks/exercises -o build/student
 

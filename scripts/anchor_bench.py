@@ -14,6 +14,26 @@ The model (chapter 14 lecture, Keras notation):
     Flatten - Dense(128, relu) - Dropout(0.5) - Dense(64, relu) - Dropout(0.5) - Dense(10, softmax)
     optimizer nadam (learning rate 0.001), loss sparse categorical cross-entropy
 
+`--model small_resnet` measures a small ResNet instead (the ResidualUnit of Geron's HOML,
+chapter 14; 679,594 parameters, of which 2,112 are BatchNorm's moving means and variances):
+
+    Conv2D(32, 3, same, no bias) - BatchNormalization - ReLU
+    ResidualUnit(32, 1) - ResidualUnit(64, 2) - ResidualUnit(64, 1)
+    ResidualUnit(128, 2) - ResidualUnit(128, 1)
+    GlobalAveragePooling2D - Dense(10)   (logits; softmax cross-entropy from the logits)
+    optimizer nadam (learning rate 0.001)
+
+    ResidualUnit(filters, strides):
+      main: Conv2D(filters, 3, strides, same, no bias) - BN - ReLU - Conv2D(filters, 3, 1, same, no bias) - BN
+      skip: the input if strides == 1, else Conv2D(filters, 1, strides, same, no bias) - BN
+      output: ReLU(main + skip)
+
+BatchNormalization has Keras' defaults in both frameworks (momentum 0.99, epsilon 1e-3;
+PyTorch's momentum=0.01 is the same thing), and the convolutions start He-normal like the
+book's DefaultConv2D. PyTorch pads the stride-2 3x3 convolutions as TensorFlow's "same"
+does (one extra row and column at the bottom and right only), so both frameworks compute
+the same function (checked to 4e-6 with copied weights). Both print the parameter count on a `#` line before the measurements.
+
 What is measured, in this order:
 
   1. training: WARMUP steps (not timed), then STEPS timed steps at batch BATCH -> images/s
@@ -37,6 +57,7 @@ Usage:
 
     python scripts/anchor_bench.py torch 1000 32         # 1,000 steps at batch 32
     python scripts/anchor_bench.py keras 100 32 10       # and then the lecture's 10 epochs
+    python scripts/anchor_bench.py torch 1000 32 --model small_resnet
     python scripts/anchor_bench.py --check-data          # only read and check the data set
 
 Data: the four IDX files of Fashion-MNIST (`train-images-idx3-ubyte.gz`, ...) from --data,
@@ -46,7 +67,9 @@ missing framework is reported after the data has been found.
 
 Differences from a textbook run, stated so that nobody is surprised:
   * PyTorch has no softmax layer here: nn.CrossEntropyLoss takes the logits (the same
-    function as softmax followed by sparse categorical cross-entropy).
+    function as softmax followed by sparse categorical cross-entropy). The small ResNet
+    ends in logits in Keras too (loss with from_logits=True).
+  * PyTorch computes in NCHW, its native layout; Keras in NHWC.
   * PyTorch's NAdam and Keras' Nadam use their own defaults (epsilon 1e-8 vs 1e-7, and
     slightly different momentum schedules); the learning rate is 0.001 in both.
   * Keras' first timed `fit` still includes part of its warm-up (tracing, data adapter):
@@ -175,6 +198,162 @@ def describe(data: FashionMnist) -> str:
             f"({CLASS_NAMES[data.train_labels.data[0]]}, ...)")
 
 
+# --- models --------------------------------------------------------------------------------
+
+MODELS = {
+    "lecture_cnn": {"logits": False, "help": "the lecture's CNN (chapter 14, 1,413,834 parameters)"},
+    "small_resnet": {"logits": True, "help": "a small ResNet of HOML's ResidualUnit (679,594 parameters)"},
+}
+# The small ResNet: (filters, strides) of its residual units, after a 32-filter stem.
+SMALL_RESNET_UNITS = [(32, 1), (64, 2), (64, 1), (128, 2), (128, 1)]
+
+
+def torch_model(name: str):
+    """The PyTorch model `name` (NCHW input of 1x28x28, 10 logits)."""
+    import torch
+    from torch import nn
+    import torch.nn.functional as F
+
+    if name == "lecture_cnn":
+        return nn.Sequential(
+            nn.Conv2d(1, 64, 7, padding=3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(128, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(128, 256, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(256 * 3 * 3, 128), nn.ReLU(), nn.Dropout(0.5),
+            nn.Linear(128, 64), nn.ReLU(), nn.Dropout(0.5),
+            nn.Linear(64, 10),  # logits: CrossEntropyLoss applies the softmax
+        )
+    assert name == "small_resnet", name
+
+    class SameConv2d(nn.Conv2d):
+        """Conv2d without bias, padded like TensorFlow's "same" (asymmetric for stride 2),
+        He-normal like the book's DefaultConv2D (kernel_initializer="he_normal")."""
+
+        def __init__(self, cin: int, cout: int, k: int, stride: int = 1):
+            super().__init__(cin, cout, k, stride, padding=k // 2 if stride == 1 else 0, bias=False)
+            nn.init.kaiming_normal_(self.weight, mode="fan_in", nonlinearity="relu")
+
+        def forward(self, x):
+            s, k = self.stride[0], self.kernel_size[0]
+            if s > 1:
+                h, w = x.shape[-2:]
+                ph = max((-(-h // s) - 1) * s + k - h, 0)
+                pw = max((-(-w // s) - 1) * s + k - w, 0)
+                if ph or pw:
+                    x = F.pad(x, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2))
+            return super().forward(x)
+
+    def bn(c: int):
+        return nn.BatchNorm2d(c, momentum=0.01, eps=1e-3)  # Keras: momentum 0.99, epsilon 1e-3
+
+    class ResidualUnit(nn.Module):
+        def __init__(self, cin: int, filters: int, strides: int):
+            super().__init__()
+            self.main = nn.Sequential(
+                SameConv2d(cin, filters, 3, strides), bn(filters), nn.ReLU(),
+                SameConv2d(filters, filters, 3), bn(filters))
+            self.skip = (nn.Identity() if strides == 1 else
+                         nn.Sequential(SameConv2d(cin, filters, 1, strides), bn(filters)))
+
+        def forward(self, x):
+            return torch.relu(self.main(x) + self.skip(x))
+
+    layers, cin = [SameConv2d(1, 32, 3), bn(32), nn.ReLU()], 32
+    for filters, strides in SMALL_RESNET_UNITS:
+        layers.append(ResidualUnit(cin, filters, strides))
+        cin = filters
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, 10)]  # logits
+    return nn.Sequential(*layers)
+
+
+def torch_param_counts(model) -> tuple[int, int]:
+    """(parameters, buffers): BatchNorm's running means and variances count as buffers,
+    its num_batches_tracked counter not at all (Keras has no such weight)."""
+    params = sum(p.numel() for p in model.parameters())
+    buffers = sum(b.numel() for n, b in model.named_buffers() if not n.endswith("num_batches_tracked"))
+    return params, buffers
+
+
+def keras_default_conv2d(filters: int, kernel_size: int = 3, strides: int = 1, **kwargs):
+    """The book's DefaultConv2D: 3x3, stride 1, same, He-normal, no bias."""
+    import keras
+
+    kwargs = {"padding": "same", "kernel_initializer": "he_normal", "use_bias": False, **kwargs}
+    return keras.layers.Conv2D(filters, kernel_size, strides=strides, **kwargs)
+
+
+def keras_residual_unit(x, filters: int, strides: int = 1, se_units: int | None = None):
+    """HOML's ResidualUnit (chapter 14) in the functional API: the same layers and weights
+    as the book's Layer subclass. With se_units, an SE block (GlobalAvgPool - Dense(se_units,
+    relu) - Dense(filters, sigmoid) - multiply) rescales the main path before the addition."""
+    import keras
+    from keras import layers
+
+    z = keras_default_conv2d(filters, strides=strides)(x)
+    z = layers.BatchNormalization()(z)
+    z = layers.Activation("relu")(z)
+    z = keras_default_conv2d(filters)(z)
+    z = layers.BatchNormalization()(z)
+    if se_units:
+        s = layers.GlobalAveragePooling2D()(z)
+        s = layers.Dense(se_units, activation="relu")(s)
+        s = layers.Dense(filters, activation="sigmoid")(s)
+        z = layers.Multiply()([z, layers.Reshape((1, 1, filters))(s)])
+    skip = x
+    if strides > 1:
+        skip = keras_default_conv2d(filters, kernel_size=1, strides=strides)(x)
+        skip = layers.BatchNormalization()(skip)
+    return layers.Activation("relu")(layers.Add()([z, skip]))
+
+
+def keras_model(name: str):
+    """The Keras model `name` (NHWC input of 28x28x1, not compiled)."""
+    import keras
+    from keras import layers
+
+    if name == "lecture_cnn":
+        return keras.Sequential([
+            keras.Input(shape=(28, 28, 1)),
+            layers.Conv2D(64, 7, activation="relu", padding="same"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(128, 3, activation="relu", padding="same"),
+            layers.Conv2D(128, 3, activation="relu", padding="same"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(256, 3, activation="relu", padding="same"),
+            layers.Conv2D(256, 3, activation="relu", padding="same"),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+            layers.Dense(128, activation="relu"),
+            layers.Dropout(0.5),
+            layers.Dense(64, activation="relu"),
+            layers.Dropout(0.5),
+            layers.Dense(10, activation="softmax"),
+        ], name=name)
+    assert name == "small_resnet", name
+    inputs = keras.Input(shape=(28, 28, 1))
+    z = keras_default_conv2d(32)(inputs)
+    z = layers.BatchNormalization()(z)  # Keras' defaults: momentum 0.99, epsilon 1e-3
+    z = layers.Activation("relu")(z)
+    for filters, strides in SMALL_RESNET_UNITS:
+        z = keras_residual_unit(z, filters, strides)
+    z = layers.GlobalAveragePooling2D()(z)
+    outputs = layers.Dense(10)(z)  # logits
+    return keras.Model(inputs, outputs, name=name)
+
+
+def keras_param_counts(model) -> tuple[int, int, int]:
+    """(total, trainable, non-trainable) weights of a built Keras model."""
+    import math
+
+    def count(weights) -> int:
+        return sum(math.prod(w.shape) for w in weights)
+
+    return model.count_params(), count(model.trainable_weights), count(model.non_trainable_weights)
+
+
 # --- frameworks ----------------------------------------------------------------------------
 
 
@@ -206,17 +385,7 @@ def run_torch(args: argparse.Namespace, data: FashionMnist) -> None:
     print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads, seed {args.seed}", flush=True)
 
     def build() -> nn.Module:
-        return nn.Sequential(
-            nn.Conv2d(1, 64, 7, padding=3), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(128, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(128, 256, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(),
-            nn.Linear(256 * 3 * 3, 128), nn.ReLU(), nn.Dropout(0.5),
-            nn.Linear(128, 64), nn.ReLU(), nn.Dropout(0.5),
-            nn.Linear(64, 10),  # logits: CrossEntropyLoss applies the softmax
-        )
+        return torch_model(args.model)
 
     x_train, y_train, x_test, y_test = data.arrays()
     X = torch.from_numpy(x_train[:, None])  # NCHW
@@ -226,6 +395,9 @@ def run_torch(args: argparse.Namespace, data: FashionMnist) -> None:
     loss_fn = nn.CrossEntropyLoss()
 
     model = build()
+    params, buffers = torch_param_counts(model)
+    print(f"# model {args.model}: {params + buffers:,} = {params:,} parameters + {buffers:,} buffers "
+          "(BatchNorm running means/variances; num_batches_tracked not counted)", flush=True)
     opt = torch.optim.NAdam(model.parameters(), lr=1e-3)
     batches = len(X) // args.batch  # steps beyond one epoch start again at the first images
 
@@ -312,24 +484,9 @@ def run_keras(args: argparse.Namespace, data: FashionMnist) -> None:
           f"threads {args.threads or 'default'}, seed {args.seed}", flush=True)
 
     def build():
-        model = keras.Sequential([
-            keras.Input(shape=(28, 28, 1)),
-            keras.layers.Conv2D(64, 7, activation="relu", padding="same"),
-            keras.layers.MaxPooling2D(2),
-            keras.layers.Conv2D(128, 3, activation="relu", padding="same"),
-            keras.layers.Conv2D(128, 3, activation="relu", padding="same"),
-            keras.layers.MaxPooling2D(2),
-            keras.layers.Conv2D(256, 3, activation="relu", padding="same"),
-            keras.layers.Conv2D(256, 3, activation="relu", padding="same"),
-            keras.layers.MaxPooling2D(2),
-            keras.layers.Flatten(),
-            keras.layers.Dense(128, activation="relu"),
-            keras.layers.Dropout(0.5),
-            keras.layers.Dense(64, activation="relu"),
-            keras.layers.Dropout(0.5),
-            keras.layers.Dense(10, activation="softmax"),
-        ])
-        model.compile(loss="sparse_categorical_crossentropy", optimizer="nadam", metrics=["accuracy"])
+        model = keras_model(args.model)
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=MODELS[args.model]["logits"])
+        model.compile(loss=loss, optimizer="nadam", metrics=["accuracy"])
         return model
 
     x_train, y_train, x_test, y_test = data.arrays()
@@ -341,6 +498,9 @@ def run_keras(args: argparse.Namespace, data: FashionMnist) -> None:
         return x_train[idx], y_train[idx]
 
     model = build()
+    total, trainable, non_trainable = keras_param_counts(model)
+    print(f"# model {args.model}: {total:,} parameters = {trainable:,} trainable + "
+          f"{non_trainable:,} non-trainable", flush=True)
     if args.warmup:
         xw, yw = first(args.warmup * args.batch)
         model.fit(xw, yw, batch_size=args.batch, epochs=1, verbose=0)
@@ -389,7 +549,8 @@ def not_negative(text: str) -> int:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         prog="anchor_bench.py",
-        description="The lecture's Fashion-MNIST CNN in PyTorch or Keras/TensorFlow on the CPU: "
+        description="The lecture's Fashion-MNIST CNN (or --model small_resnet) in PyTorch or "
+                    "Keras/TensorFlow on the CPU: "
                     "training and inference images/s, optionally the lecture's full training.",
         epilog="Example: anchor_bench.py torch 1000 32   then   anchor_bench.py keras 1000 32. "
                "Compare only figures measured one after the other (see docs/performance.md).",
@@ -401,6 +562,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("epochs", nargs="?", type=not_negative, default=0,
                     help="then train a fresh model this many epochs on 55,000/5,000 images, batch 32, "
                          "and print the test accuracy (default 0: skip)")
+    ap.add_argument("--model", choices=list(MODELS), default="lecture_cnn",
+                    help="which model: " + "; ".join(f"{k}: {v['help']}" for k, v in MODELS.items())
+                         + " (default lecture_cnn)")
     ap.add_argument("--data", metavar="DIR",
                     help=f"folder with the four IDX files (default $FASHION_MNIST_DIR, else {DEFAULT_DATA_DIR})")
     ap.add_argument("--warmup", type=not_negative, metavar="N", default=3,
