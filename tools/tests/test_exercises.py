@@ -10,7 +10,7 @@
   each of them.
 
 Executed notebooks are kept in build/test/exercises/ for inspection. Takes a few minutes
-(ten notebook runs; the Fashion-MNIST check trains a small CNN on 2,000 images).
+(twelve notebook runs; the Fashion-MNIST check trains a small CNN on 2,000 images).
 """
 
 from __future__ import annotations

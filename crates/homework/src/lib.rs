@@ -17,6 +17,10 @@
 //! | `ex03_pooling_by_hand.ipynb` | [`check_max_pool2d`], [`check_depthwise_max_pool`] |
 //! | `ex04_custom_filter.ipynb` | [`check_diagonal_filter`], [`check_apply_filter`] |
 //! | `ex05_fashion_mnist_cnn.ipynb` | [`check_fashion_cnn`] (goal: [`fashion_goal`]) |
+//! | `ex06_residual_unit.ipynb` | [`check_residual_unit_part`] (one [`UnitPart`] per check cell; all at once: [`check_residual_unit`]), [`check_inception`] |
+//!
+//! In exercise 6 the answer is a model type rather than a function: the placeholder is the
+//! layer [`Todo`], and a type that still contains it is not done yet.
 //!
 //! A notebook needs `use cnnkit::prelude::*;` and `use cnnkit::exercises::*;`; the second
 //! also brings the `ndarray` types the exercises use ([`Array1`], [`Array2`], [`Array4`],
@@ -39,7 +43,9 @@ mod conv;
 mod fashion;
 mod filter;
 mod memory;
+mod placeholder;
 mod pool;
+mod residual;
 mod verdict;
 
 pub use conv::check_conv2d;
@@ -53,7 +59,12 @@ pub use filter::{
 pub use memory::{
     check_inference_memory, check_output_size, check_total_params, check_training_memory, BOOK_CNN,
 };
+pub use placeholder::Todo;
 pub use pool::{check_depthwise_max_pool, check_max_pool2d};
+pub use residual::{
+    check_inception, check_inception_part, check_residual_unit, check_residual_unit_part,
+    ForwardOutput, LayerModel, UnitPart,
+};
 pub use verdict::{
     is_grading, Verdict, CORRECT_PHRASE, GRADING_ENV, GRADING_EXIT_CODE, NOT_DONE_PHRASE,
     WRONG_PHRASE,
