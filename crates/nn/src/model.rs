@@ -71,21 +71,33 @@ pub fn fmt_thousands(n: i64) -> String {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let line =
-            |f: &mut fmt::Formatter<'_>, c: char| writeln!(f, "{}", c.to_string().repeat(78));
+        // The name column is 32 wide as in Keras, wider when a name needs it
+        // (`batch_normalization_12 (BatchNormalization)`), so columns never run together.
+        let labels: Vec<String> = self
+            .layers
+            .iter()
+            .map(|l| format!("{} ({})", l.name, l.kind))
+            .collect();
+        let nw = labels
+            .iter()
+            .map(|s| s.chars().count() + 2)
+            .fold(32, usize::max);
+        let width = nw + 24 + 12 + 1;
+        let line = |f: &mut fmt::Formatter<'_>, c: char| {
+            writeln!(f, "{}", c.to_string().repeat(width.max(78)))
+        };
         writeln!(f, "Model: \"sequential\"   input: {}", self.input)?;
         line(f, '_')?;
         writeln!(
             f,
-            " {:<32}{:<24}{:>12}",
+            " {:<nw$}{:<24}{:>12}",
             "Layer (type)", "Output Shape", "Param #"
         )?;
         line(f, '=')?;
-        for (i, l) in self.layers.iter().enumerate() {
-            let name = format!("{} ({})", l.name, l.kind);
+        for (i, (l, name)) in self.layers.iter().zip(&labels).enumerate() {
             writeln!(
                 f,
-                " {:<32}{:<24}{:>12}",
+                " {:<nw$}{:<24}{:>12}",
                 name,
                 l.output.to_string(),
                 fmt_thousands(l.params as i64)

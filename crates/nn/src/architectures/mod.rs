@@ -34,4 +34,4 @@ mod xception;
 pub use classic::{AlexNet, LeNet5, LectureCnn, Vgg16};
 pub use googlenet::GoogLeNet;
 pub use resnet::{ResNet34, SeResNetBlock, SmallResNet};
-pub use xception::{Xception, XceptionEntryBlock, XceptionMiddleBlock};
+pub use xception::{Xception, XceptionBlockName, XceptionEntryBlock, XceptionMiddleBlock};

@@ -46,6 +46,26 @@ impl<N: BlockName, M: Describe> Block<N, M> {
         self.inner.describe(input.into(), &mut rows)?;
         Ok(rows)
     }
+
+    /// The layers inside as a summary of their own, to print like a model's.
+    ///
+    /// ```
+    /// use cnnkit_nn::prelude::*;
+    /// let unit = Cpu::seed_from_u64(0).build_module::<ResidualUnit<8>, f32>();
+    /// let inside = unit.summary([6, 6, 8]).unwrap();
+    /// assert_eq!(inside.layers[0].kind, "Conv2D");
+    /// assert!(inside.to_string().contains("add (Add)"));
+    /// ```
+    ///
+    /// # Errors
+    /// [`crate::Error::Shape`] when `input` does not fit.
+    pub fn summary(&self, input: impl Into<FeatureShape>) -> crate::Result<crate::model::Summary> {
+        let input = input.into();
+        Ok(crate::model::Summary {
+            input,
+            layers: self.rows(input)?,
+        })
+    }
 }
 
 impl<N: BlockName, D: Device<E>, E: Dtype, M: BuildOnDevice<D, E>> BuildOnDevice<D, E>
