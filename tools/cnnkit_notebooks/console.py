@@ -29,3 +29,25 @@ def indent(text: str, prefix: str = "    | ", limit: int = 60) -> str:
     if len(lines) > limit:
         lines = lines[:limit] + [f"... ({len(lines) - limit} more lines in the HTML page)"]
     return "\n".join(prefix + line for line in lines)
+
+
+def human_size(n: int) -> str:
+    """Bytes for people: 950 B, 64 kB, 1 MB, 48.9 MB (powers of 1000, like the option's sizes)."""
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= size:
+            value = n / size
+            text = f"{value:.0f}" if value >= 100 else f"{value:.1f}".rstrip("0").rstrip(".")
+            return f"{text} {unit}"
+    return f"{n} B"
+
+
+def parse_size(text: str) -> int:
+    """`1000000`, `500k`, `1M`, `2MB`, `1.5G` -> bytes (powers of 1000; `Ki`, `Mi`: 1024); `0` means no limit."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)(i?)[bB]?\s*", str(text))
+    if not m:
+        raise ValueError(f"not a size: {text!r} (examples: 1000000, 500k, 1M, 2MB)")
+    base = 1024 if m.group(3) else 1000
+    power = {"": 0, "k": 1, "m": 2, "g": 3}[m.group(2).lower()]
+    return int(float(m.group(1)) * base**power)

@@ -8,11 +8,16 @@ A cell FAILS when
     Display text to stderr, and a panic caught by evcxr's default setting is only a
     message on stderr too. Cargo's build output for `:dep` and compiler warnings never
     reach a cell's stderr, so a clean cell has none;
-  * it runs longer than its timeout (--timeout, or a tag `timeout=SECONDS` on the cell);
+  * it runs longer than its timeout (--timeout, or a tag `timeout=SECONDS` on the cell;
+    grading runs give cells that start with `:dep`, which compile crates, a longer one);
   * it is tagged `expect-error` and does NOT fail by the rules above (such a cell shows a
-    mistake on purpose, e.g. a shape error the compiler catches).
-A notebook fails, besides, when its kernel does not start or dies, and when the file is
-not a valid notebook. `Reason` names each case; its values are what the reports show.
+    mistake on purpose, e.g. a shape error the compiler catches);
+  * it prints more than five times the output cap (--max-output, 1 MB): the runner then
+    stops it (`too much output`). Below that, output beyond the cap is only dropped, with
+    a note in the cell of how much.
+A notebook fails, besides, when its kernel does not start or dies, when the file is not a
+valid notebook, and when the run is stopped (SIGINT, SIGTERM) before the notebook ends.
+`Reason` names each case; its values are what the reports show.
 
 Cell tags (TAGS below): Jupyter's tags keep the meaning Jupyter gives them, and the
 runner's stricter rule has a name of its own.
@@ -37,6 +42,8 @@ TAG_RAISES = "raises-exception"  # nbclient's: the cell may fail
 TAG_ALLOW_STDERR = "allow-stderr"
 TAG_SKIP = "skip-execution"  # nbclient's: the cell is not run
 TAG_TIMEOUT = re.compile(r"^timeout=(\d+)$")
+#: The `ename` of the error output a grading run adds to a cell that ran out of time.
+TIMEOUT_ENAME = "Timeout"
 PANIC_LINE = re.compile(r"^thread '.*' .*panicked at ", re.MULTILINE)
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -54,6 +61,8 @@ class Reason(str, enum.Enum):
     DEAD_KERNEL = "kernel died"  # the kernel process died while a cell ran
     KERNEL_ERROR = "kernel error"  # the kernel did not start, or the run broke down
     INVALID_NOTEBOOK = "invalid notebook"  # not JSON, or not valid nbformat 4
+    OUTPUT_LIMIT = "too much output"  # the cell printed many times --max-output and was stopped
+    INTERRUPTED = "interrupted"  # the run was stopped (SIGINT, SIGTERM) before the notebook ended
 
     def __str__(self) -> str:
         return self.value
@@ -76,12 +85,25 @@ def tags(cell: Any) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
 
 
-def cell_timeout(cell: Any, default: int) -> int:
+def cell_timeout(cell: Any, default: int, dep_default: int | None = None) -> int:
+    """The cell's timeout: its tag `timeout=N`, else `default`; with `dep_default`, a cell
+    that starts with `:dep` (it compiles crates, minutes on a cold cache) gets at least that."""
     for tag in tags(cell):
         m = TAG_TIMEOUT.match(tag)
         if m:
             return int(m.group(1))
+    if dep_default is not None and is_dep_cell(cell):
+        return max(default, dep_default)
     return default
+
+
+def is_dep_cell(cell: Any) -> bool:
+    """Whether the cell's first line of code is an evcxr `:dep` command."""
+    for line in cell.get("source", "").splitlines():
+        line = line.strip()
+        if line and not line.startswith("//"):
+            return line.startswith(":dep")
+    return False
 
 
 def judge_cell(cell: Any) -> tuple[Reason, str] | None:
