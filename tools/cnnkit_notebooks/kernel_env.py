@@ -20,6 +20,7 @@ import fcntl
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Iterator
 
@@ -40,12 +41,21 @@ def install_cargo_profile(base: Path) -> None:
     for every build folder below `base` (release settings for the cells' dependencies)."""
     target = base / ".cargo" / "config.toml"
     text = CARGO_PROFILE.read_text(encoding="utf-8")
-    if target.is_file() and target.read_text(encoding="utf-8") == text:
-        return
+    with contextlib.suppress(OSError):
+        if target.read_text(encoding="utf-8") == text:
+            return
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
+    # A temporary name of its own: two runners starting at once must not share one.
+    fd, tmp = tempfile.mkstemp(prefix=".config.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 @contextlib.contextmanager
