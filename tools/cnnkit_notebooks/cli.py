@@ -9,6 +9,12 @@ runs the code cells in order with nbclient, and writes into the output folder (d
 build/) the files listed in `cnnkit_notebooks.report`. Which cells fail: see
 `cnnkit_notebooks.rules`. The first failing cell stops its notebook. The run ends with the
 line `N passed, N failed` (notebooks) and exits with 1 if any notebook failed.
+
+A notebook that is not a notebook (not JSON, not nbformat 4) fails with its reason and the
+run goes on. A second run with the same output folder waits for the first (report.FolderLock).
+SIGINT or SIGTERM ends the kernels and their processes at once; the notebook that ran fails
+as `interrupted`, the others are reported as not run, and the run still writes its report
+and closing line, then exits with 128 + the signal's number (130, 143).
 """
 
 from __future__ import annotations
@@ -21,12 +27,14 @@ import sys
 import time
 from pathlib import Path
 
-from .console import indent, say
-from .kernel_env import evcxr_installed, kernel_environment
+from .console import human_size, indent, parse_size, say
+from .kernel_env import KERNEL, evcxr_installed, kernel_environment
 from .paths import BUILD, NOTEBOOKS
-from .report import Outputs, mode_text, summary_line
+from .processes import stop_on_signals
+from .report import Outputs, Stopped, mode_text, summary_line
 from .rules import TAGS
-from .run import DEFAULT_GRACE, DEFAULT_STARTUP_TIMEOUT, DEFAULT_TIMEOUT, NotebookResult, NotebookRun
+from .run import (DEFAULT_GRACE, DEFAULT_MAX_OUTPUT, DEFAULT_STARTUP_TIMEOUT, DEFAULT_TIMEOUT, OUTPUT_STOP,
+                  NotebookResult, NotebookRun, not_run)
 
 
 def find_notebooks(paths: list[str], exclude: list[str] | None = None) -> list[tuple[Path, str]]:
@@ -56,6 +64,32 @@ def find_notebooks(paths: list[str], exclude: list[str] | None = None) -> list[t
 
 def env_flag(name: str) -> bool:
     return os.environ.get(name, "") not in ("", "0")
+
+
+def size_option(text: str) -> int:
+    """argparse type for --max-output: 1000000, 500k, 1M, 0 (no limit)."""
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def default_max_output(prog: str) -> int:
+    """NBRUN_MAX_OUTPUT, else DEFAULT_MAX_OUTPUT."""
+    text = os.environ.get("NBRUN_MAX_OUTPUT", "").strip()
+    if not text:
+        return DEFAULT_MAX_OUTPUT
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise SystemExit(f"{prog}: NBRUN_MAX_OUTPUT: {exc}") from None
+
+
+MAX_OUTPUT_HELP = (
+    "bytes of output text a cell keeps: its first SIZE and its last 64 kB (default "
+    f"{human_size(DEFAULT_MAX_OUTPUT)}, or NBRUN_MAX_OUTPUT; 500k, 2M, 0 = no limit); a cell that prints "
+    f"{OUTPUT_STOP} times SIZE is stopped"
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -96,6 +130,8 @@ def parser() -> argparse.ArgumentParser:
         help="skip notebooks whose name matches this glob (names are relative paths without .ipynb, "
         "e.g. 'exercises/*'); may be repeated",
     )
+    ap.add_argument("--max-output", type=size_option, metavar="SIZE", default=None, help=MAX_OUTPUT_HELP)
+    ap.add_argument("--kernel", default=KERNEL, help=f"the kernel to run the notebooks with (default {KERNEL})")
     ap.add_argument("--report", help="also write the JSON report to this file")
     ap.add_argument(
         "--echo",
@@ -108,13 +144,30 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.max_output is None:
+        args.max_output = default_max_output("cnnkit-run")
     notebooks = find_notebooks(args.paths, args.exclude)
+    try:
+        with stop_on_signals("cnnkit-run") as stop:
+            try:
+                return run_all(args, notebooks, stop)
+            except Stopped as exc:
+                say(f"cnnkit-run: {exc}; nothing ran")
+                return stop.exit_status()
+    except KeyboardInterrupt:  # a second signal: stop at once
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+
+
+def run_all(args: argparse.Namespace, notebooks: list[tuple[Path, str]], stop) -> int:
     outputs = Outputs(Path(args.out), html_pages=not args.no_html)
     out = outputs.out
     started = _dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
     say(
         f"cnnkit-run: {len(notebooks)} notebook(s), mode {mode_text(args.quick)}, "
-        f"cell timeout {args.timeout} s, output {out}"
+        f"cell timeout {args.timeout} s, output cap {human_size(args.max_output) if args.max_output else 'none'} "
+        f"per cell, output {out}"
     )
     if not evcxr_installed():
         say("cnnkit-run: evcxr_jupyter not found: run `make setup` first")
@@ -127,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
         if "EVCXR_TMPDIR" in env:
             say(f"cnnkit-run: shared evcxr folder {env['EVCXR_TMPDIR']}")
         for k, (path, name) in enumerate(notebooks, start=1):
+            if stop.requested:
+                results.append(not_run(path, name, f"not run: the run was stopped by {stop.name} before this notebook"))
+                continue
             say(f"\n[{k}/{len(notebooks)}] {os.path.relpath(path)}")
             result = NotebookRun(
                 path,
@@ -135,8 +191,10 @@ def main(argv: list[str] | None = None) -> int:
                 timeout=args.timeout,
                 grace=args.grace,
                 startup_timeout=args.startup_timeout,
+                max_output=args.max_output,
                 log_path=outputs.log_path(name),
                 echo=args.echo,
+                kernel_name=args.kernel,
             ).execute()
             problem = outputs.write(result)
             if problem:
@@ -161,7 +219,13 @@ def main(argv: list[str] | None = None) -> int:
     if not results:
         say("no notebooks found")
     say(f"total {total:.1f} s; open {index}")
+    if stop.requested:
+        skipped = sum(1 for r in results if r.failure and r.failure.message.startswith("not run"))
+        say(f"cnnkit-run: stopped by {stop.name}: the kernels and their processes were ended; "
+            f"{skipped} notebook(s) did not run")
     say(summary_line(results))
+    if stop.requested:
+        return stop.exit_status()
     return 1 if any(r.status != "passed" for r in results) else 0
 
 

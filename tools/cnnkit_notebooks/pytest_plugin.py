@@ -12,6 +12,10 @@ test case per notebook (properties: reason, cells run, seconds). All notebooks o
 share one kernel environment (the locked build folder of `kernel_env.kernel_environment`).
 With `--nbrun-out DIR` the session also writes what cnnkit-run writes: executed notebooks,
 HTML pages, kernel logs, index.html and report.json.
+
+From the first notebook on, SIGINT and SIGTERM end the kernels and their processes at once
+(`processes.stop_on_signals`): the running notebook fails as `interrupted` and the session
+stops after it, with its report and JUnit file.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--nbrun-grace", type=float, default=DEFAULT_GRACE, help="seconds to wait for late stderr per cell")
     group.addoption("--nbrun-startup-timeout", type=int, default=DEFAULT_STARTUP_TIMEOUT, help="seconds for a kernel to start")
+    group.addoption("--nbrun-max-output", metavar="SIZE", default=None,
+                    help="bytes of output text a cell keeps (default 1 MB, or NBRUN_MAX_OUTPUT; 500k, 2M, 0 = no limit)")
     group.addoption("--nbrun-out", metavar="DIR", help="write executed notebooks, pages, index.html, report.json here")
     group.addoption("--nbrun-no-html", action="store_true", help="with --nbrun-out: no HTML pages")
     group.addoption("--nbrun-kernel", default=None, help="kernel name (default: rust)")
@@ -68,7 +74,11 @@ class NotebookFailed(Exception):
 
 class NotebookItem(pytest.Item):
     def runtest(self) -> None:
+        from .processes import STOP
+
         result = _session(self.config).run(self.path, self._output_name())
+        if STOP.requested:
+            self.session.shouldstop = f"stopped by {STOP.name}: the kernels and their processes were ended"
         self.user_properties += [
             ("reason", result.failure.reason.value if result.failure else ""),
             ("cells_run", f"{result.cells_run}/{result.code_cells}"),
@@ -108,7 +118,10 @@ class _Session:
     """The kernel environment and output folder shared by the notebooks of one session."""
 
     def __init__(self, config: pytest.Config) -> None:
+        from .cli import default_max_output
+        from .console import parse_size
         from .kernel_env import kernel_environment
+        from .processes import stop_on_signals
         from .report import Outputs
 
         opt = config.getoption
@@ -117,10 +130,22 @@ class _Session:
         self.grace = opt("nbrun_grace")
         self.startup_timeout = opt("nbrun_startup_timeout")
         self.kernel = opt("nbrun_kernel")
-        out = opt("nbrun_out")
-        self.outputs = Outputs(Path(out), html_pages=not opt("nbrun_no_html")) if out else None
+        size = opt("nbrun_max_output")
+        try:
+            self.max_output = parse_size(size) if size is not None else default_max_output("pytest --nbrun")
+        except ValueError as exc:
+            raise pytest.UsageError(f"--nbrun-max-output: {exc}") from None
         self.stack = contextlib.ExitStack()
-        self.env = self.stack.enter_context(kernel_environment(self.quick))
+        try:
+            self.stack.enter_context(stop_on_signals("pytest --nbrun"))
+            out = opt("nbrun_out")
+            self.outputs = Outputs(Path(out), html_pages=not opt("nbrun_no_html"), prog="pytest --nbrun") if out else None
+            if self.outputs is not None:
+                self.stack.callback(self.outputs.close)
+            self.env = self.stack.enter_context(kernel_environment(self.quick))
+        except BaseException:
+            self.stack.close()
+            raise
         self.results: list[Any] = []
         self.started = _dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
         self.t0 = time.monotonic()
@@ -137,6 +162,7 @@ class _Session:
             timeout=self.timeout,
             grace=self.grace,
             startup_timeout=self.startup_timeout,
+            max_output=self.max_output,
             log_path=self.outputs.log_path(name) if self.outputs else None,
             kernel_name=self.kernel or KERNEL,
         ).execute()
@@ -148,10 +174,12 @@ class _Session:
         return result
 
     def close(self) -> Path | None:
-        self.stack.close()
-        if self.outputs is None:
-            return None
-        return self.outputs.finish(self.results, self.quick, self.started, time.monotonic() - self.t0)
+        try:
+            if self.outputs is None:
+                return None
+            return self.outputs.finish(self.results, self.quick, self.started, time.monotonic() - self.t0)
+        finally:
+            self.stack.close()
 
 
 _SESSION = pytest.StashKey[_Session]()

@@ -9,11 +9,16 @@ grading them.
                                               # run submissions, score them against notebooks/exercises
     cnnkit-student grade --executed build/graded/kim/executed   # score notebooks run already
 
-`check` and `grade` run each notebook with a fresh kernel exactly as cnnkit-run does
+`check` and `grade` run each notebook with a fresh kernel as cnnkit-run does
 (`run.NotebookRun`; --quick for quick mode), keep the executed notebooks in the output
 folder (default build/check, build/graded) and read each check cell's verdict from its
-output. `grade` takes the points and the check cells from the instructor notebook of the
-same file name (by nbgrader grade_id) and gives nothing for a check cell whose code was
+output. Unlike cnnkit-run they go on after a failing cell, so that every check gets its
+own verdict, and a cell may run only --timeout seconds (default 120, NBRUN_GRADE_TIMEOUT;
+a cell tagged timeout=N keeps N, and `:dep` cells, which compile crates, get at least an
+hour): a cell out of time (an endless loop in a homework function) is stopped, its check
+scores `timeout` with a message in Korean and English, and grading goes on with the next
+cell in a new evaluation process (functions are kept, variables are lost). `grade` takes
+the points and the check cells from the instructor notebook of the same file name (by nbgrader grade_id) and gives nothing for a check cell whose code was
 changed. The old flags still work: no subcommand means `build`, `--check` means
 `validate`, `--grade` means `grade --executed`.
 
@@ -70,9 +75,12 @@ from typing import Any, Iterable
 import nbformat
 
 from .paths import BUILD, EXERCISES, ROOT
+from .rules import TIMEOUT_ENAME
 
 DEFAULT_SRC = EXERCISES
 DEFAULT_OUT = BUILD / "student"
+#: Seconds a cell may run when checking or grading (NBRUN_GRADE_TIMEOUT); see the docstring.
+DEFAULT_GRADE_TIMEOUT = 120
 
 BEGIN_SOLUTION = "BEGIN SOLUTION"
 END_SOLUTION = "END SOLUTION"
@@ -276,7 +284,9 @@ def generate(sources: list[Path], out: Path, dep_path: str | None = None) -> lis
     summaries = []
     copied: set[Path] = set()
     for path in sources:
-        nb = nbformat.read(path, as_version=4)
+        nb = read_notebook(path)
+        if nb is None:
+            raise MarkerError(f"{path} is not a notebook (see above); no student notebooks were written for it")
         s = validate(nb, path.name)
         student = student_notebook(nb, path.name, dep_path)
         nbformat.validate(student)
@@ -307,7 +317,10 @@ def output_text(cell: Any) -> str:
 
 
 def verdict(cell: Any) -> str:
-    """`correct`, `not-done`, `wrong`, `error` (the cell failed without a verdict) or `none`."""
+    """`correct`, `not-done`, `wrong`, `timeout` (the cell ran out of time and was stopped),
+    `error` (the cell failed without a verdict) or `none`."""
+    if timed_out(cell):
+        return "timeout"
     text = output_text(cell)
     if CORRECT in text:
         return "correct"
@@ -320,6 +333,14 @@ def verdict(cell: Any) -> str:
     return "none"
 
 
+def timed_out(cell: Any) -> str | None:
+    """The note a grading run left in a cell that ran out of time, or None."""
+    for o in cell.get("outputs", []):
+        if o.get("output_type") == "error" and o.get("ename") == TIMEOUT_ENAME:
+            return o.get("evalue", "") or "timeout"
+    return None
+
+
 @dataclass
 class CheckResult:
     notebook: str
@@ -328,6 +349,7 @@ class CheckResult:
     verdict: str
     earned: float
     modified: bool = False
+    note: str = ""  # for people: why the check has no points (a timeout)
 
 
 def check_results(executed: Any, name: str, source: Any | None = None) -> list[CheckResult]:
@@ -349,13 +371,27 @@ def check_results(executed: Any, name: str, source: Any | None = None) -> list[C
         v = verdict(cell)
         modified = source is not None and cell.source.strip() != ref.source.strip()
         earned = points if v == "correct" and not modified else 0.0
-        results.append(CheckResult(name, gid, points, v, earned, modified))
+        results.append(CheckResult(name, gid, points, v, earned, modified, timed_out(cell) or ""))
     return results
 
 
+def read_notebook(path: Path) -> Any | None:
+    """The notebook, or None after saying why it cannot be read."""
+    from .run import invalid_notebook_message
+
+    try:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+        return nb
+    except Exception as exc:  # not JSON, not a notebook, unreadable
+        print(f"cnnkit-student: {path}: {invalid_notebook_message(path, exc)}", file=sys.stderr)
+        return None
+
+
 def grade(executed_paths: list[Path], source_dir: Path | None, csv_path: Path | None) -> int:
-    """Scores executed notebooks (the verdicts in their outputs) and prints one line per check."""
-    executed = [(path.name, nbformat.read(path, as_version=4)) for path in executed_paths]
+    """Scores executed notebooks (the verdicts in their outputs) and prints one line per check.
+    A file that is not a notebook is reported, and its checks count as missing."""
+    executed = [(path.name, read_notebook(path)) for path in executed_paths]
     return grade_executed(executed, source_dir, csv_path)
 
 
@@ -370,7 +406,9 @@ def grade_executed(executed: list[tuple[str, Any]], source_dir: Path | None, csv
             if not src.exists():
                 print(f"cnnkit-student: no instructor notebook {src} for {name}", file=sys.stderr)
                 return 2
-            source = nbformat.read(src, as_version=4)
+            source = read_notebook(src)
+            if source is None:
+                return 2
         rows += check_results(nb if nb is not None else nbformat.v4.new_notebook(), name, source)
     print_results(rows)
     if csv_path:
@@ -387,36 +425,55 @@ def print_results(rows: list[CheckResult]) -> None:
     for r in rows:
         flag = "  (check cell modified!)" if r.modified else ""
         print(f"{(r.notebook + ' / ' + r.grade_id):<{width}} {r.verdict:<9} {r.earned:g}/{r.points:g}{flag}")
+        if r.note:
+            print(f"{'':<{width}}   {r.note}")
     total = sum(r.earned for r in rows)
     possible = sum(r.points for r in rows)
     print(f"total {total:g}/{possible:g} points")
 
 
 def run_notebooks(paths: list[Path], out: Path, quick: bool, timeout: int, html_pages: bool = False) -> list[Any]:
-    """Runs each notebook with a fresh kernel as cnnkit-run does (one shared build folder)
-    and writes the executed notebooks to out/executed/; returns the NotebookResults."""
+    """Runs each notebook with a fresh kernel as cnnkit-run does (one shared build folder),
+    but on after failing cells and with `timeout` seconds per cell (see the module
+    docstring), and writes the executed notebooks to out/executed/; returns the
+    NotebookResults. After SIGINT or SIGTERM (`processes.STOP`) the rest are not run."""
+    from .cli import default_max_output
     from .kernel_env import kernel_environment
-    from .report import Outputs
-    from .run import NotebookRun
+    from .processes import STOP
+    from .report import Outputs, Stopped
+    from .run import DEFAULT_TIMEOUT, NotebookRun, not_run
 
     names = [p.name for p in paths]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise SystemExit(f"cnnkit-student: two notebooks with the same name (one folder per student): {dupes}")
-    outputs = Outputs(out, html_pages=html_pages)
+    try:
+        outputs = Outputs(out, html_pages=html_pages, prog="cnnkit-student")
+    except Stopped as exc:
+        print(f"cnnkit-student: {exc}; nothing ran")
+        return [not_run(p, p.stem, "not run: the run was stopped") for p in paths]
+    max_output = default_max_output("cnnkit-student")
     results = []
     with kernel_environment(quick) as env:
         for path in paths:
+            if STOP.requested:
+                results.append(not_run(path, path.stem, f"not run: stopped by {STOP.name}"))
+                continue
             print(f"\n{path}", flush=True)
             result = NotebookRun(
-                path, name=path.stem, env=env, timeout=timeout, log_path=outputs.log_path(path.stem)
+                path, name=path.stem, env=env, timeout=timeout, dep_timeout=DEFAULT_TIMEOUT, keep_going=True,
+                max_output=max_output, log_path=outputs.log_path(path.stem)
             ).execute()
             problem = outputs.write(result)
             if problem:
                 print(f"  ({problem})")
-            if result.failure:
-                print(f"  stopped: {result.failure.headline()} (the checks after it have no verdict)")
+            for f in result.failures:
+                print(f"  {f.headline()}: {f.message.splitlines()[0] if f.message else ''}")
+            if result.nb is not None and not result.complete:
+                print(f"  the notebook stopped at code cell {result.cells_run} of {result.code_cells}: "
+                      "the checks after it have no verdict")
             results.append(result)
+    outputs.close()
     print()
     return results
 
@@ -532,7 +589,14 @@ def parser() -> argparse.ArgumentParser:
             default=os.environ.get("QUICK", "") not in ("", "0"),
             help="quick mode: CNNKIT_QUICK=1 in the kernels (default when QUICK=1 is set)",
         )
-        p.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, help=f"seconds per cell (default {DEFAULT_TIMEOUT})")
+        p.add_argument(
+            "--timeout",
+            type=int,
+            default=int(os.environ.get("NBRUN_GRADE_TIMEOUT", DEFAULT_GRADE_TIMEOUT)),
+            help=f"seconds a cell may run (default {DEFAULT_GRADE_TIMEOUT}, or NBRUN_GRADE_TIMEOUT); a cell out of time "
+            "is stopped, its check scores `timeout`, and the notebook goes on. Cells tagged timeout=N keep N, and "
+            f"`:dep` cells (they compile crates) get at least {DEFAULT_TIMEOUT} s",
+        )
 
     p = sub.add_parser("check", help="run student notebooks and show each check cell's verdict")
     p.add_argument("paths", nargs="+", help="student notebooks or folders")
@@ -550,6 +614,26 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(legacy_argv(sys.argv[1:] if argv is None else list(argv)))
+    if args.command in ("grade", "check") and not getattr(args, "executed", False):
+        from .processes import stop_on_signals
+
+        try:
+            with stop_on_signals("cnnkit-student") as stop:
+                rc = _main(args)
+                if stop.requested:
+                    print(f"cnnkit-student: stopped by {stop.name}: the kernels and their processes were ended; "
+                          "the results above are incomplete" + (" and no CSV file was written" if getattr(args, "csv", None) else ""))
+                    return stop.exit_status()
+                return rc
+        except KeyboardInterrupt:  # a second signal: stop at once
+            sys.stdout.flush()
+            os._exit(130)
+    return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
+    from .processes import STOP
+
     try:
         if args.command == "grade":
             paths = find_notebooks(args.paths)
@@ -557,6 +641,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.executed:
                 return grade(paths, Path(args.source), csv_path)
             results = run_notebooks(paths, Path(args.out), args.quick, args.timeout)
+            if STOP.requested:
+                csv_path = None  # incomplete scores must not look like a grades file
             return grade_executed([(Path(r.path).name, r.nb) for r in results], Path(args.source), csv_path)
         if args.command == "check":
             return check(find_notebooks(args.paths), Path(args.out), args.quick, args.timeout, args.html)
@@ -566,7 +652,10 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         if args.command == "validate":
             for path in sources:
-                s = validate(nbformat.read(path, as_version=4), path.name)
+                nb = read_notebook(path)
+                if nb is None:
+                    return 1
+                s = validate(nb, path.name)
                 print(f"ok  {path.name}: {s.tasks} task cells, {s.checks} check cells, {s.points:g} points")
             return 0
         out = Path(args.out)
@@ -593,7 +682,8 @@ def check(paths: list[Path], out: Path, quick: bool, timeout: int, html_pages: b
         print("no check cells (nbgrader metadata \"grade\": true) in these notebooks")
     failed = [r for r in results if not r.passed]
     for r in failed:
-        print(f"{Path(r.path).name}: {r.failure.headline()}")
+        for f in r.failures:
+            print(f"{Path(r.path).name}: {f.headline()}")
     print(f"executed notebooks in {out / 'executed'}")
     return 0 if not failed and all(r.verdict == "correct" for r in rows) else 1
 

@@ -77,9 +77,11 @@ def test_check_runs_a_student_notebook_and_reports_every_check(homework, capsys)
     assert rc == 1  # nothing is solved yet
     assert "hw.ipynb / answer_check" in out and "not-done" in out
     assert "total 0/10 points" in out  # 5 points in each notebook, from its own metadata
-    # The broken notebook stops at its task cell: its checks have no verdict.
+    # The broken notebook's task cell does not compile; checking goes on, and each check
+    # cell fails on its own (its function does not exist): an error, no points.
     assert "broken.ipynb: cell 1 (code cell 1)" in out and "compile error" in out
-    assert re.search(r"broken\.ipynb / answer_check +none", out), out
+    assert re.search(r"broken\.ipynb / answer_check +error", out), out
+    assert "broken.ipynb: cell 4 (code cell 4)" in out
     assert (homework / "check" / "executed" / "hw.ipynb").exists()
 
 
