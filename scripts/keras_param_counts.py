@@ -33,7 +33,8 @@ from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's start-up chatter
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# `anchor_bench` is imported from this script's folder, which Python puts first on the
+# module path when it runs a script (`python scripts/keras_param_counts.py`).
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
