@@ -576,3 +576,35 @@ def test_grading_timeout_defaults_and_dep_cells(monkeypatch):
     assert rules.cell_timeout(dep, 120, 3600) == 3600 and rules.cell_timeout(dep, 120) == 120
     assert rules.cell_timeout(tagged, 120, 3600) == 3600
     assert rules.cell_timeout(new_code_cell("check(f)"), 120, 3600) == 120
+
+
+# --------------------------------------------------------------------------------------------
+# (1) A panic (a `todo!()` left in place) in one task function, graded
+
+
+def test_grading_a_panicking_task_costs_only_that_task(tmp_path):
+    """A student left `todo!()` in the first task and runs its "try it" cell, which panics:
+    the notebook goes on (evcxr keeps the functions, loses the variables), the first check
+    scores an error with 0 points, and the second, correct task gets its points."""
+    require_evcxr()
+    source = rust_folder(tmp_path)
+    nbformat.write(homework_notebook(TASK, TASK2), source / "hw.ipynb")
+    lee = tmp_path / "lee"
+    lee.mkdir()
+    (lee / "evcxr.toml").write_text((source / "evcxr.toml").read_text())
+    nb = homework_notebook("fn answer() -> Option<u32> {\n    todo!()\n}", TASK2)
+    # The student's "try it" cell right after the task: it panics.
+    nb.cells.insert(2, new_code_cell("answer()"))
+    nbformat.write(nb, lee / "hw.ipynb")
+    grades = tmp_path / "lee.csv"
+    probe = Probe([str(STUDENT), "grade", str(lee / "hw.ipynb"), "--source", str(source), "--out",
+                   str(tmp_path / "graded"), "--csv", str(grades)])
+    rc = probe.finish(300)
+    text = probe.output
+    assert rc == 0, text
+    assert re.search(r"hw\.ipynb / answer_check +\w+ +0/3", text), text
+    assert re.search(r"hw\.ipynb / double_check +correct +2/2", text), text
+    assert "total 2/5 points" in text
+    rows = {r["grade_id"]: r for r in csv.DictReader(grades.open(encoding="utf-8"))}
+    assert rows["answer_check"]["earned"] == "0.0" and rows["double_check"]["earned"] == "2.0"
+    assert not wait_gone(probe.marker, 5)
