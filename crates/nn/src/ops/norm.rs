@@ -61,53 +61,25 @@ pub fn batch_norm_training<S: Shape, T: Tape<f32, Cpu>, const C: usize>(
     epsilon: f32,
 ) -> Result<(Tensor<S, f32, Cpu, T>, BatchStatistics)> {
     check_channels(x.shape(), C, "BatchNormalization")?;
-    let shape = *x.shape();
     let needs_dx = input_needs_gradient();
     let (x, xs) = read(x)?;
-    let (g, b) = (read_param(gamma)?, read_param(beta)?);
     let (mean, variance) = norm::channel_moments(&xs, C);
     let inv_std = norm::inverse_std(&variance, epsilon);
-    let mut out = vec![0.0f32; xs.len()];
-    norm::batch_norm_forward(&xs, &mean, &inv_std, &g, &b, &mut out);
     let stats = BatchStatistics {
         mean: mean.clone(),
         variance,
     };
-    let (x, mut tape) = x.split_tape();
-    let y = x.device().try_tensor_from_vec(out, shape)?;
-    if T::OWNS_TAPE {
-        let (x_ghost, g_ghost, b_ghost, y_ghost) =
-            (x.ghost(), gamma.ghost(), beta.ghost(), y.ghost());
-        tape.add_backward_op(move |grads| {
-            let dout = take_grad!(grads, y_ghost);
-            let mut dg = take_grad!(grads, g_ghost);
-            let mut db = take_grad!(grads, b_ghost);
-            let mut dx = if needs_dx {
-                take_grad!(grads, x_ghost)
-            } else {
-                Vec::new()
-            };
-            norm::batch_norm_backward(
-                BatchNormMode::BatchStatistics,
-                &xs,
-                &mean,
-                &inv_std,
-                &g,
-                &dout,
-                needs_dx.then_some(&mut dx[..]),
-                &mut dg,
-                &mut db,
-            );
-            if needs_dx {
-                put_grad!(grads, x_ghost, dx);
-            }
-            put_grad!(grads, g_ghost, dg);
-            put_grad!(grads, b_ghost, db);
-            put_grad!(grads, y_ghost, dout);
-            Ok(())
-        });
-    }
-    Ok((y.put_tape(tape), stats))
+    let y = record_batch_norm(
+        x,
+        xs,
+        needs_dx,
+        gamma,
+        beta,
+        mean,
+        inv_std,
+        BatchNormMode::BatchStatistics,
+    )?;
+    Ok((y, stats))
 }
 
 /// Batch normalization with fixed statistics (inference mode, the moving averages):
@@ -136,14 +108,38 @@ pub fn batch_norm_inference<S: Shape, T: Tape<f32, Cpu>, const C: usize>(
     epsilon: f32,
 ) -> Result<Tensor<S, f32, Cpu, T>> {
     check_channels(x.shape(), C, "BatchNormalization")?;
-    let shape = *x.shape();
     let needs_dx = input_needs_gradient();
     let (x, xs) = read(x)?;
-    let (g, b) = (read_param(gamma)?, read_param(beta)?);
-    let m = read_param(mean)?;
     let inv_std = norm::inverse_std(&read_param(variance)?, epsilon);
+    record_batch_norm(
+        x,
+        xs,
+        needs_dx,
+        gamma,
+        beta,
+        read_param(mean)?,
+        inv_std,
+        BatchNormMode::Fixed,
+    )
+}
+
+/// The forward pass of batch normalization with the given statistics, and with a tape the
+/// backward pass for `mode`: what [`batch_norm_training`] and [`batch_norm_inference`] share.
+#[allow(clippy::too_many_arguments)]
+fn record_batch_norm<S: Shape, T: Tape<f32, Cpu>, const C: usize>(
+    x: Tensor<S, f32, Cpu, T>,
+    xs: Vec<f32>,
+    needs_dx: bool,
+    gamma: &Tensor<Rank1<C>, f32, Cpu>,
+    beta: &Tensor<Rank1<C>, f32, Cpu>,
+    mean: Vec<f32>,
+    inv_std: Vec<f32>,
+    mode: BatchNormMode,
+) -> Result<Tensor<S, f32, Cpu, T>> {
+    let shape = *x.shape();
+    let (g, b) = (read_param(gamma)?, read_param(beta)?);
     let mut out = vec![0.0f32; xs.len()];
-    norm::batch_norm_forward(&xs, &m, &inv_std, &g, &b, &mut out);
+    norm::batch_norm_forward(&xs, &mean, &inv_std, &g, &b, &mut out);
     let (x, mut tape) = x.split_tape();
     let y = x.device().try_tensor_from_vec(out, shape)?;
     if T::OWNS_TAPE {
@@ -159,9 +155,9 @@ pub fn batch_norm_inference<S: Shape, T: Tape<f32, Cpu>, const C: usize>(
                 Vec::new()
             };
             norm::batch_norm_backward(
-                BatchNormMode::Fixed,
+                mode,
                 &xs,
-                &m,
+                &mean,
                 &inv_std,
                 &g,
                 &dout,
