@@ -7,7 +7,7 @@ use dfdx::nn::tensor_collection::{TensorCollection, TensorOptions};
 use dfdx::prelude::*;
 use rand::distributions::uniform::SampleUniform;
 
-use super::describe::{image_input, push, spatial, Describe, FeatureShape, LayerRow};
+use super::describe::{conv_row, Describe, FeatureShape, LayerRow};
 use super::{forward_error, Activation, Identity, PaddingMode, Valid};
 use crate::{init, ops};
 
@@ -286,21 +286,6 @@ impl<
         input: FeatureShape,
         rows: &mut Vec<LayerRow>,
     ) -> crate::Result<FeatureShape> {
-        let (kind, base) = ("Conv2D", "conv2d");
-        let (h, w, _) = image_input(rows, kind, base, input, Some(IN))?;
-        let (oh, ow) = spatial(rows, kind, base, (h, w), K, S, P::PADDING)?;
-        let config = format!(
-            "{OUT} filters {K}x{K}, stride {S}, padding={}, activation={}, use_bias=False",
-            P::PADDING,
-            A::NAME
-        );
-        Ok(push(
-            rows,
-            kind,
-            base,
-            FeatureShape::image(oh, ow, OUT),
-            K * K * IN * OUT,
-            config,
-        ))
+        conv_row(rows, input, (IN, OUT, K, S), P::PADDING, A::NAME, false)
     }
 }

@@ -218,23 +218,36 @@ impl<
     > Describe for Conv2DModule<IN, OUT, K, S, P, A, f32, Cpu>
 {
     fn describe(&self, input: FeatureShape, rows: &mut Vec<LayerRow>) -> Result<FeatureShape> {
-        let (kind, base) = ("Conv2D", "conv2d");
-        let (h, w, _) = image_input(rows, kind, base, input, Some(IN))?;
-        let (oh, ow) = spatial(rows, kind, base, (h, w), K, S, P::PADDING)?;
-        let config = format!(
-            "{OUT} filters {K}x{K}, stride {S}, padding={}, activation={}",
-            P::PADDING,
-            A::NAME
-        );
-        Ok(push(
-            rows,
-            kind,
-            base,
-            FeatureShape::image(oh, ow, OUT),
-            arith::conv_params(K, K, IN, OUT),
-            config,
-        ))
+        conv_row(rows, input, (IN, OUT, K, S), P::PADDING, A::NAME, true)
     }
+}
+
+/// The row of a `Conv2D` (with or without bias) with `(in, out, kernel, stride)`, or the
+/// error naming it when `input` does not fit.
+pub(crate) fn conv_row(
+    rows: &mut Vec<LayerRow>,
+    input: FeatureShape,
+    (in_c, out_c, k, s): (usize, usize, usize, usize),
+    padding: arith::Padding,
+    activation: &str,
+    bias: bool,
+) -> Result<FeatureShape> {
+    let (kind, base) = ("Conv2D", "conv2d");
+    let (h, w, _) = image_input(rows, kind, base, input, Some(in_c))?;
+    let (oh, ow) = spatial(rows, kind, base, (h, w), k, s, padding)?;
+    let config = format!(
+        "{out_c} filters {k}x{k}, stride {s}, padding={padding}, activation={activation}{}",
+        if bias { "" } else { ", use_bias=False" }
+    );
+    let params = arith::conv_params(k, k, in_c, out_c) - if bias { 0 } else { out_c };
+    Ok(push(
+        rows,
+        kind,
+        base,
+        FeatureShape::image(oh, ow, out_c),
+        params,
+        config,
+    ))
 }
 
 macro_rules! describe_pool {
