@@ -57,6 +57,7 @@ impl Describe for Todo {
             params: 0,
             non_trainable: 0,
             config: "placeholder: replace it with a layer".into(),
+            stops_gradient: false,
         });
         Ok(input)
     }

@@ -64,9 +64,9 @@ pub mod prelude {
     pub use crate::arith::Padding;
     pub use crate::layers::{
         AvgPool2D, BatchNorm, Block, Concat, Conv2D, Conv2DNoBias, Dense, DepthwiseConv2D,
-        DepthwiseMaxPool2D, Flatten, GlobalAvgPool2D, Identity, Inception, LocalResponseNorm,
-        MaxPool2D, NoBias, Relu, Residual, ResidualUnit, ResidualUnitDown, Same, ScaleBy,
-        SeResidualUnit, SeparableConv2D, Sigmoid, SqueezeExcite, Tanh, UseBias, Valid,
+        DepthwiseMaxPool2D, Flatten, Frozen, GlobalAvgPool2D, Identity, Inception,
+        LocalResponseNorm, MaxPool2D, NoBias, Relu, Residual, ResidualUnit, ResidualUnitDown, Same,
+        ScaleBy, SeResidualUnit, SeparableConv2D, Sigmoid, SqueezeExcite, Tanh, UseBias, Valid,
         ZeroPadding2D,
     };
     pub use crate::model::{summary, FeatureShape, Summary};

@@ -148,7 +148,25 @@ pub fn summary<M: Describe>(model: &M, input: impl Into<FeatureShape>) -> Result
     let input = input.into();
     let mut layers = Vec::new();
     model.describe(input, &mut layers)?;
+    check_gradient_flow(&layers)?;
     Ok(Summary { input, layers })
+}
+
+/// A layer that stops the gradient (a frozen block, data augmentation) must come before
+/// every layer that trains: the ones before it would never learn.
+pub(crate) fn check_gradient_flow(layers: &[LayerRow]) -> Result<()> {
+    for (i, row) in layers.iter().enumerate().filter(|(_, r)| r.stops_gradient) {
+        if let Some(trained) = layers[..i].iter().find(|r| r.params > r.non_trainable) {
+            return Err(crate::error::Error::invalid(
+                "model",
+                format!(
+                    "{} ({}) passes no gradient back, but the trainable layer {} ({}) comes                      before it and would never learn. Put frozen blocks and data augmentation                      at the start of the model, or freeze the layers before them too                      ({}보다 앞의 층은 학습되지 않습니다)",
+                    row.name, row.kind, trained.name, trained.kind, row.name
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The lecture's Fashion-MNIST model, now in [`crate::architectures`].

@@ -132,15 +132,20 @@ impl<N: BlockName, M: Describe> Describe for Block<N, M> {
                 },
                 other => other,
             })?;
+        crate::model::check_gradient_flow(&inside)?;
         let params = inside.iter().map(|r| r.params).sum();
         let frozen = inside.iter().map(|r| r.non_trainable).sum();
-        Ok(push_with_frozen(
+        push_with_frozen(
             rows,
             N::KIND,
             N::BASE,
             output,
             (params, frozen),
             format!("{} layers", inside.len()),
-        ))
+        );
+        if let Some(row) = rows.last_mut() {
+            row.stops_gradient = inside.iter().any(|r| r.stops_gradient);
+        }
+        Ok(output)
     }
 }

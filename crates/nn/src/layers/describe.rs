@@ -82,6 +82,11 @@ pub struct LayerRow {
     pub non_trainable: usize,
     /// Settings worth showing: kernel, stride, padding, activation.
     pub config: String,
+    /// True for a layer that passes no gradient back to the layers before it (a
+    /// [`Frozen`](crate::layers::Frozen) block runs without a tape; data augmentation
+    /// happens at the input). [`crate::model::summary`] refuses a model with a trainable
+    /// layer before such a layer, which would silently never learn.
+    pub stops_gradient: bool,
 }
 
 impl LayerRow {
@@ -127,6 +132,7 @@ pub(crate) fn push(
         params,
         non_trainable: 0,
         config,
+        stops_gradient: false,
     });
     output
 }

@@ -12,6 +12,7 @@
 //! | `residual.rs` | [`Residual`] (skip connections), [`ResidualUnit`], [`ResidualUnitDown`] |
 //! | `concat.rs` | [`Concat`], [`Inception`] |
 //! | `excite.rs` | [`ScaleBy`], [`SqueezeExcite`], [`SeResidualUnit`] |
+//! | `frozen.rs` | [`Frozen`]: weights that training leaves alone (transfer learning) |
 //! | `block.rs` | [`Block`]: several layers as one row of a summary |
 //! | `describe.rs` | [`Describe`](describe::Describe): how each layer reports its output shape and parameters |
 //!
@@ -48,6 +49,7 @@ mod dense;
 mod depthwise;
 pub mod describe;
 mod excite;
+mod frozen;
 mod norm;
 mod padding;
 mod pool;
@@ -62,6 +64,7 @@ pub use depthwise::{
     DepthwiseConv2D, DepthwiseConv2DModule, SeparableConv2D, SeparableConv2DModule,
 };
 pub use excite::{ScaleBy, SeResidualUnit, SeResidualUnitName, SqueezeExcite, SqueezeExciteName};
+pub use frozen::Frozen;
 pub use norm::{BatchNorm, BatchNormModule, LocalResponseNorm};
 pub use padding::ZeroPadding2D;
 pub use pool::{AvgPool2D, DepthwiseMaxPool2D, Flatten, GlobalAvgPool2D, MaxPool2D};
