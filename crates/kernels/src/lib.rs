@@ -11,6 +11,7 @@
 //! | [`geometry`] | Keras' `same`/`valid` padding, the sizes of a convolution or pooling |
 //! | [`conv`] | convolution forward and backward: [`conv::select`] picks pointwise, Winograd, im2col or the direct weight gradient; [`conv::depthwise`] one filter per channel |
 //! | [`norm`] | batch normalization and local response normalization |
+//! | [`augment`] | data augmentation: flips, affine resampling (rotation, translation, zoom) with Keras' fill modes, contrast |
 //! | [`channels`] | concatenation along channels, channel-wise scaling, zero padding |
 //! | [`pool`] | max, average, global average and depthwise max pooling |
 //! | [`matmul`] | the GEMM calls (`gemm` crate, AVX-512 or AVX2 chosen at run time) |
@@ -22,6 +23,7 @@
 //! [`simd::for_each_instruction_set`]).
 #![warn(missing_docs)]
 
+pub mod augment;
 pub mod channels;
 pub mod conv;
 pub mod geometry;
