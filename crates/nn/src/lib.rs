@@ -69,6 +69,10 @@ pub mod prelude {
         ScaleBy, SeResidualUnit, SeparableConv2D, Sigmoid, SqueezeExcite, Tanh, UseBias, Valid,
         ZeroPadding2D,
     };
+    pub use crate::layers::{
+        FillConstant, FillNearest, FillReflect, FillWrap, Horizontal, HorizontalAndVertical,
+        RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Vertical,
+    };
     pub use crate::model::{summary, FeatureShape, Summary};
     pub use crate::ops::{
         conv2d, depthwise_max_pool2d, flatten, global_avg_pool2d, pool2d, Images, PoolKind,

@@ -13,6 +13,7 @@
 //! | `concat.rs` | [`Concat`], [`Inception`] |
 //! | `excite.rs` | [`ScaleBy`], [`SqueezeExcite`], [`SeResidualUnit`] |
 //! | `frozen.rs` | [`Frozen`]: weights that training leaves alone (transfer learning) |
+//! | `augment.rs` | [`RandomFlip`], [`RandomTranslation`], [`RandomRotation`], [`RandomZoom`], [`RandomContrast`]: data augmentation while training |
 //! | `block.rs` | [`Block`]: several layers as one row of a summary |
 //! | `describe.rs` | [`Describe`](describe::Describe): how each layer reports its output shape and parameters |
 //!
@@ -42,6 +43,7 @@
 //! ```
 
 mod activation;
+pub mod augment;
 mod block;
 mod concat;
 mod conv;
@@ -56,6 +58,11 @@ mod pool;
 mod residual;
 
 pub use activation::{Activation, Identity, Relu, Sigmoid, Tanh};
+pub use augment::{
+    Fill, FillConstant, FillNearest, FillReflect, FillWrap, FlipMode, Horizontal,
+    HorizontalAndVertical, RandomContrast, RandomFlip, RandomRotation, RandomTranslation,
+    RandomZoom, Vertical,
+};
 pub use block::{Block, BlockName};
 pub use concat::{Concat, Inception, InceptionName};
 pub use conv::{Conv2D, Conv2DModule, Conv2DNoBias, Conv2DNoBiasModule};
