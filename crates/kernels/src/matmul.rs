@@ -80,16 +80,28 @@ impl<'a> MatRef<'a> {
 /// ```
 pub fn matmul(dst: &mut [f32], lhs: MatRef<'_>, rhs: MatRef<'_>, accumulate: bool) {
     crate::scratch::tune_allocator();
-    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
-    let threads = rayon::current_num_threads();
     // gemm parallelises over blocks of the output. A small output with a long inner
     // dimension (the weight gradient of a first layer: 49 x 64 outputs, 25,088 terms
     // each) would then run on one thread, so split the inner dimension instead and add
-    // the partial products.
-    if threads > 1 && m * n <= SPLIT_K_MAX_OUTPUT && k >= SPLIT_K_MIN_INNER {
-        return matmul_split_k(dst, lhs, rhs, accumulate, threads);
+    // the partial products. The split is the same for every thread count, so that the
+    // sums (and a whole training run) do not depend on the machine's cores.
+    matmul_with(dst, lhs, rhs, accumulate, gemm::Parallelism::Rayon(0));
+}
+
+/// [`matmul`] with gemm's `parallelism` for the products it does not split: the same
+/// sums in the same order whichever parallelism (gemm splits only the output).
+fn matmul_with(
+    dst: &mut [f32],
+    lhs: MatRef<'_>,
+    rhs: MatRef<'_>,
+    accumulate: bool,
+    parallelism: gemm::Parallelism,
+) {
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
+    if m * n <= SPLIT_K_MAX_OUTPUT && k >= SPLIT_K_MIN_INNER {
+        return matmul_split_k(dst, lhs, rhs, accumulate, SPLIT_K_PARTS);
     }
-    gemm_call(dst, lhs, rhs, accumulate, gemm::Parallelism::Rayon(0));
+    gemm_call(dst, lhs, rhs, accumulate, parallelism);
 }
 
 /// `dst[i] (+)= lhs(i) * rhs(i)` for `count` independent products of the same shape, where
@@ -148,7 +160,7 @@ pub fn matmul_batch<'a, 'b>(
                 block,
                 "matmul_batch: product {i} is not {block} elements"
             );
-            gemm_call(d, l, r, accumulate, gemm::Parallelism::None);
+            matmul_with(d, l, r, accumulate, gemm::Parallelism::None);
         });
 }
 
@@ -156,6 +168,9 @@ pub fn matmul_batch<'a, 'b>(
 const SPLIT_K_MAX_OUTPUT: usize = 32 * 1024;
 /// ... when the inner dimension is at least this long.
 const SPLIT_K_MIN_INNER: usize = 4096;
+/// Parts of the inner dimension in the split-k path: fixed (not the thread count), enough
+/// for the cores of a teaching machine.
+const SPLIT_K_PARTS: usize = 16;
 
 /// `dst (+)= lhs * rhs` with the inner dimension split into `parts` products computed in
 /// parallel, each on one thread, then summed.

@@ -25,13 +25,18 @@ pub(crate) fn applies(g: &ConvGeometry) -> bool {
 /// its `out_c` floats in registers) adds `x[iy][ix][ci] * dZ[oy][ox]` along a row of
 /// outputs, whose `dZ` stays in the L1 cache. The rows of outputs are split into a fixed
 /// number of ranges, each summed into its own partial `dW` by one rayon task; the partials
-/// are added in order, so the result does not depend on the scheduling (nor on the
-/// instruction set: every copy computes the same sums in the same order).
+/// are added in order, so the result depends neither on the scheduling nor on the thread
+/// count (nor on the instruction set: every copy computes the same sums in the same order).
+/// Ranges of output rows summed separately by [`weight_grad`].
+const WEIGHT_GRAD_PARTS: usize = 16;
+
 pub(crate) fn weight_grad(g: &ConvGeometry, x: &[f32], dz: &[f32], dw: &mut [f32]) {
     let rows = g.batch * g.out_h;
     let row_len = g.out_w * g.out_c;
-    // A few ranges per thread, so that a thread slowed down by other work is helped.
-    let parts = (4 * rayon::current_num_threads()).clamp(1, rows);
+    // A fixed number of ranges (a few per thread on a teaching machine, so that a thread
+    // slowed down by other work is helped), not one per thread: the sums must not depend
+    // on the thread count.
+    let parts = WEIGHT_GRAD_PARTS.clamp(1, rows);
     let per_part = rows.div_ceil(parts);
     // Eight vector sums in registers fit the 32 registers of AVX-512; the 16 of AVX2 and
     // SSE2 take four.

@@ -220,7 +220,9 @@ pub fn column_sums_add(m: &[f32], cols: usize, sums: &mut [f32]) {
         return;
     }
     let per = im2col::rows_per_task(cols) * 4;
-    let partial = m
+    // Partial sums over fixed blocks of rows, added in order: rayon's `reduce` would group
+    // them by how the work was split, which changes with the thread count and the timing.
+    let partials: Vec<Vec<f32>> = m
         .par_chunks(per * cols)
         .map(|chunk| {
             let mut acc = vec![0.0f32; cols];
@@ -231,15 +233,13 @@ pub fn column_sums_add(m: &[f32], cols: usize, sums: &mut [f32]) {
             }
             acc
         })
-        .reduce(
-            || vec![0.0f32; cols],
-            |mut a, b| {
-                for (x, y) in a.iter_mut().zip(&b) {
-                    *x += y;
-                }
-                a
-            },
-        );
+        .collect();
+    let mut partial = vec![0.0f32; cols];
+    for p in &partials {
+        for (x, y) in partial.iter_mut().zip(p) {
+            *x += y;
+        }
+    }
     for (s, p) in sums.iter_mut().zip(&partial) {
         *s += p;
     }
