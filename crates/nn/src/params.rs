@@ -86,3 +86,17 @@ where
     })?;
     Ok(())
 }
+
+/// Runs `visitor` over every tensor and scalar of `model`, mutably, with their names.
+pub(crate) fn visit_mut_named<M, V>(model: &mut M, visitor: &mut V) -> Result<(), CpuError>
+where
+    M: TensorCollection<f32, Cpu>,
+    V: ParamVisitor<Viewer = (ViewTensorMut, ViewTensorName)>,
+{
+    let mut adapter = Adapter(visitor);
+    M::iter_tensors(&mut RecursiveWalker {
+        m: (model, String::new()),
+        f: &mut adapter,
+    })?;
+    Ok(())
+}

@@ -1,4 +1,6 @@
-//! Saving and loading a model's weights as a `.safetensors` file.
+//! Saving and loading a model's weights as a `.safetensors` file: [`save`] in `f32`,
+//! [`save_f16`] in half precision with metadata (the shipped pretrained models), [`load`]
+//! for both.
 //!
 //! [`save`] writes to a temporary file beside the target and renames it into place only
 //! once it is complete, so an interrupted save never leaves a broken checkpoint. [`load`]
@@ -40,6 +42,10 @@ use cnnkit_data::cache::AtomicFile;
 
 use crate::error::{Error, Result};
 use crate::params::{self, ParamVisitor};
+
+mod half;
+
+pub use half::{metadata, save_f16};
 
 /// Collects the name and shape of every tensor (and scalar) of a model.
 #[derive(Default)]
@@ -129,25 +135,7 @@ fn file_layout(path: &Path) -> Result<BTreeMap<String, Vec<usize>>> {
 /// serialisation fails.
 pub fn save<M: TensorCollection<f32, Cpu>>(model: &M, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    if let Ok(meta) = std::fs::metadata(path) {
-        if meta.is_dir() {
-            return Err(Error::Checkpoint {
-                path: path.to_path_buf(),
-                why: "this is a folder; give a file name such as `model.safetensors` \
-                      (폴더입니다: 파일 이름을 주십시오)"
-                    .into(),
-            });
-        }
-        // Replacing goes through a rename, which a read-only file does not stop: check.
-        if meta.permissions().readonly() {
-            return Err(Error::Checkpoint {
-                path: path.to_path_buf(),
-                why: "the file is read-only, so it was left as it is; save under another name \
-                      or make it writable first (chmod u+w) (읽기 전용 파일이라 덮어쓰지 않았습니다)"
-                    .into(),
-            });
-        }
-    }
+    check_writable(path)?;
     let file = AtomicFile::create(path)?;
     model
         .save_safetensors(file.path())
@@ -184,6 +172,73 @@ pub fn load<M: TensorCollection<f32, Cpu>>(model: &mut M, path: impl AsRef<Path>
                 .into(),
         });
     }
+    check_layout(model, path)?;
+    if half::needs_conversion(path)? {
+        return half::load_converting(model, path);
+    }
+    model.load_safetensors(path).map_err(|e| Error::Checkpoint {
+        path: path.to_path_buf(),
+        why: format!("reading the weights failed: {}", explain_load(&e)),
+    })
+}
+
+/// Every weight tensor of `model` with its name (`0.weight`, `1.bias`, ...), in the model's
+/// order, as plain values: what [`save`] writes. Scalars (dropout rates) are left out.
+///
+/// ```
+/// use cnnkit_nn::prelude::*;
+/// let model = Cpu::seed_from_u64(0).build_module::<Dense<3, 2>, f32>();
+/// let w = cnnkit_nn::checkpoint::named_weights(&model).unwrap();
+/// assert_eq!(w.iter().map(|(n, v)| (n.as_str(), v.len())).collect::<Vec<_>>(), [("weight", 6), ("bias", 2)]);
+/// ```
+///
+/// # Errors
+/// Only when dfdx fails to read a tensor.
+pub fn named_weights<M: TensorCollection<f32, Cpu>>(model: &M) -> Result<Vec<(String, Vec<f32>)>> {
+    #[derive(Default)]
+    struct Collect(Vec<(String, Vec<f32>)>);
+    impl ParamVisitor for Collect {
+        type Viewer = (ViewTensorRef, ViewTensorName);
+        fn tensor<S: Shape>(
+            &mut self,
+            _: TensorOptions<S, f32, Cpu>,
+            (t, name): (&Tensor<S, f32, Cpu>, String),
+        ) -> std::result::Result<(), CpuError> {
+            self.0.push((name, t.as_vec()));
+            Ok(())
+        }
+    }
+    let mut c = Collect::default();
+    params::visit_named(model, &mut c)?;
+    Ok(c.0)
+}
+
+/// Refuses a target that is a folder or a read-only file, before anything is written.
+fn check_writable(path: &Path) -> Result<()> {
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.is_dir() {
+            return Err(Error::Checkpoint {
+                path: path.to_path_buf(),
+                why: "this is a folder; give a file name such as `model.safetensors` \
+                      (폴더입니다: 파일 이름을 주십시오)"
+                    .into(),
+            });
+        }
+        // Replacing goes through a rename, which a read-only file does not stop: check.
+        if meta.permissions().readonly() {
+            return Err(Error::Checkpoint {
+                path: path.to_path_buf(),
+                why: "the file is read-only, so it was left as it is; save under another name \
+                      or make it writable first (chmod u+w) (읽기 전용 파일이라 덮어쓰지 않았습니다)"
+                    .into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Compares every tensor's name and shape in the file with the model's.
+fn check_layout<M: TensorCollection<f32, Cpu>>(model: &M, path: &Path) -> Result<()> {
     let expected = layout(model)?;
     let found = file_layout(path)?;
     let mismatch = |why: String| Error::Checkpoint {
@@ -212,10 +267,7 @@ pub fn load<M: TensorCollection<f32, Cpu>>(model: &mut M, path: impl AsRef<Path>
             "the file has a tensor `{extra}` that the model lacks"
         )));
     }
-    model.load_safetensors(path).map_err(|e| Error::Checkpoint {
-        path: path.to_path_buf(),
-        why: format!("reading the weights failed: {}", explain_load(&e)),
-    })
+    Ok(())
 }
 
 /// What a safetensors error means, for a person.

@@ -14,6 +14,7 @@
 //!
 //! Introduced in `notebooks/06_fashion_mnist.ipynb`.
 
+mod dataset;
 mod nadam;
 
 use std::io::Write;
@@ -29,145 +30,13 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
+pub use dataset::Dataset;
 pub use nadam::Nadam;
 
 use crate::error::{Error, Result};
 use crate::model::{summary, Describe, FeatureShape};
 use crate::ops::Images;
 use crate::params::{self, ParamVisitor};
-
-/// Labelled images with `C` channels: what [`fit`] and [`evaluate`] take.
-///
-/// `images` is `(n, height, width, C)` like Keras' `X_train`; `labels` has one class index
-/// per image (`y_train`). [`predict`] ignores the labels, so they may be empty there.
-#[derive(Clone, Debug)]
-pub struct Dataset<const C: usize> {
-    /// Images, `(n, h, w, C)`, usually scaled to `0..1`.
-    pub images: Array4<f32>,
-    /// Class index of each image.
-    pub labels: Vec<u8>,
-}
-
-impl<const C: usize> Dataset<C> {
-    /// Wraps images and labels, checking that they agree.
-    ///
-    /// # Errors
-    /// When the images' last axis is not `C`, or the counts differ.
-    pub fn new(images: Array4<f32>, labels: Vec<u8>) -> Result<Self> {
-        let (n, _, _, c) = images.dim();
-        if c != C {
-            return Err(Error::invalid(
-                "images",
-                format!("they have {c} channels but the data set was declared with {C}"),
-            ));
-        }
-        if !labels.is_empty() && labels.len() != n {
-            return Err(Error::invalid(
-                "labels",
-                format!("{} labels for {n} images", labels.len()),
-            ));
-        }
-        Ok(Dataset {
-            images: images.as_standard_layout().into_owned(),
-            labels,
-        })
-    }
-
-    /// Images without labels, for [`predict`].
-    pub fn unlabeled(images: Array4<f32>) -> Result<Self> {
-        Self::new(images, Vec::new())
-    }
-
-    /// Number of images.
-    pub fn len(&self) -> usize {
-        self.images.dim().0
-    }
-
-    /// True when there are no images.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// `(height, width)` of the images.
-    pub fn image_size(&self) -> (usize, usize) {
-        let (_, h, w, _) = self.images.dim();
-        (h, w)
-    }
-
-    /// Images `range` as a new data set (a copy).
-    pub fn slice(&self, range: std::ops::Range<usize>) -> Self {
-        let images = self
-            .images
-            .slice(ndarray::s![range.clone(), .., .., ..])
-            .to_owned();
-        let labels = if self.labels.is_empty() {
-            Vec::new()
-        } else {
-            self.labels[range].to_vec()
-        };
-        Dataset { images, labels }
-    }
-
-    /// Copies the images at `indices` into one NHWC batch tensor.
-    fn batch(&self, dev: &Cpu, indices: &[usize]) -> Result<Images<C>> {
-        let (_, h, w, _) = self.images.dim();
-        let per = h * w * C;
-        let all = self
-            .images
-            .as_slice()
-            .ok_or_else(|| Error::invalid("images", "not in standard layout"))?;
-        let mut buf = Vec::with_capacity(indices.len() * per);
-        for &i in indices {
-            buf.extend_from_slice(&all[i * per..(i + 1) * per]);
-        }
-        Ok(dev.try_tensor_from_vec(buf, (indices.len(), h, w, Const::<C>))?)
-    }
-
-    /// One-hot targets for `indices`.
-    fn targets<const N: usize>(
-        &self,
-        dev: &Cpu,
-        indices: &[usize],
-    ) -> Result<Tensor<(usize, Const<N>), f32, Cpu>> {
-        let mut buf = vec![0.0f32; indices.len() * N];
-        for (row, &i) in indices.iter().enumerate() {
-            let label = self.labels[i] as usize;
-            if label >= N {
-                return Err(Error::invalid(
-                    "labels",
-                    format!("label {label} at index {i}, but the model has only {N} outputs"),
-                ));
-            }
-            buf[row * N + label] = 1.0;
-        }
-        Ok(dev.try_tensor_from_vec(buf, (indices.len(), Const::<N>))?)
-    }
-}
-
-impl TryFrom<&cnnkit_data::Split> for Dataset<1> {
-    type Error = Error;
-
-    /// Fashion-MNIST images scaled to `0..1` as `(n, 28, 28, 1)`, like the lecture's
-    /// `X_train = X_train_full / 255.` with a channel axis added.
-    ///
-    /// ```
-    /// use cnnkit_nn::prelude::*;
-    /// let split = cnnkit_data::Split::new(vec![255; 2 * 784], vec![3, 7]).unwrap();
-    /// let data = Dataset::try_from(&split).unwrap();
-    /// assert_eq!(data.images.dim(), (2, 28, 28, 1));
-    /// assert_eq!(data.images[[1, 5, 5, 0]], 1.0);
-    /// ```
-    fn try_from(split: &cnnkit_data::Split) -> Result<Self> {
-        let n = split.len();
-        let images = Array4::from_shape_vec((n, 28, 28, 1), split.images_f32()).map_err(|_| {
-            Error::invalid(
-                "Fashion-MNIST split",
-                format!("{} pixels for {n} images of 28x28", split.images.len()),
-            )
-        })?;
-        Dataset::new(images, split.labels.clone())
-    }
-}
 
 /// Which optimizer [`fit`] uses.
 #[derive(Clone, Copy, Debug, PartialEq)]
