@@ -10,13 +10,14 @@
 //!
 //! This crate holds no code of its own: it puts the workspace's crates behind one name,
 //! each concern in its own crate, dependencies pointing one way
-//! (`kernels` ← `nn` ← `viz` ← `homework`, with `data` below `nn`):
+//! (`kernels` ← `nn` ← `viz` ← `homework`, with `data` below `nn` and `pretrained` on `nn`):
 //!
 //! | crate | here as | what it holds |
 //! |---|---|---|
 //! | `cnnkit-kernels` | (not re-exported) | convolution and pooling on `f32` slices, SIMD dispatch, scratch memory |
 //! | `cnnkit-data` | [`data`] | Fashion-MNIST (verified cache and download), sample photos, atomic file writes |
 //! | `cnnkit-nn` | [`arith`], [`ops`], [`layers`], [`architectures`], [`init`], [`model`], [`train`], [`metrics`], [`checkpoint`], [`quick`], [`build`] | differentiable ops on dfdx tensors, Keras-like layers, `summary`, `fit`, checkpoints |
+//! | `cnnkit-pretrained` | [`pretrained`] | the shipped Fashion-MNIST models: verified loading, the training recipe |
 //! | `cnnkit-viz` | [`plot`], [`figures`], [`inspect`], [`show`] | charts (SVG), images (PNG), tables, the book's figures, model inspection |
 //! | `cnnkit-homework` | [`exercises`] | the homework checkers and the grading protocol |
 //!
@@ -38,6 +39,7 @@ pub use cnnkit_homework as exercises;
 pub use cnnkit_nn::{
     architectures, arith, build, checkpoint, init, layers, metrics, model, ops, quick, train,
 };
+pub use cnnkit_pretrained as pretrained;
 pub use cnnkit_viz::{figures, inspect, plot, show};
 
 /// The error of every `cnnkit` function: drawing errors, and through them model, tensor,
@@ -60,7 +62,7 @@ pub use ndarray;
 /// | data | [`FashionMnist`](crate::data::FashionMnist), [`class_name`](crate::data::class_name), [`CLASS_NAMES_KO`](crate::data::CLASS_NAMES_KO), [`CLASS_NAMES_EN`](crate::data::CLASS_NAMES_EN), `RgbImage` |
 /// | display | [`RichOutput`](crate::plot::RichOutput) (what shows a cell's last value), [`HistoryPlot`](crate::show::HistoryPlot) (`history.plot()`) |
 /// | arrays (ndarray) | `array!`, `s!`, `Array1`..`Array4`, `ArrayView2`, `ArrayView3` |
-/// | modules by path | `arith`, `checkpoint`, `data`, `figures`, `inspect`, `metrics`, `plot`, `quick` |
+/// | modules by path | `arith`, `checkpoint`, `data`, `figures`, `inspect`, `metrics`, `plot`, `pretrained`, `quick` |
 ///
 /// dfdx's own prelude (about 300 names, with dfdx's `ReLU` next to [`Relu`](crate::layers::Relu))
 /// is not glob-imported; what it holds beyond this list is at `cnnkit::dfdx::prelude`.
@@ -73,6 +75,6 @@ pub mod prelude {
     pub use crate::data::{class_name, FashionMnist, CLASS_NAMES_EN, CLASS_NAMES_KO};
     pub use crate::plot::RichOutput;
     pub use crate::show::HistoryPlot;
-    pub use crate::{data, figures, inspect, plot};
+    pub use crate::{data, figures, inspect, plot, pretrained};
     pub use crate::{Error, Result};
 }
