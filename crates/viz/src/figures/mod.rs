@@ -18,6 +18,7 @@
 //! | ResNet | ResNet-34's layers | [`resnet34_stack`] |
 //! | Xception | depthwise separable convolution | [`depthwise_separable`] |
 //! | SENet | squeeze-and-excitation block | [`se_block`] |
+//! | AlexNet | data augmentation: an image and random versions of it | [`augmented`] |
 //!
 //! Every function returns an [`Svg`](crate::plot::Svg): the last expression of a notebook
 //! cell shows it, `.save("figures/x.svg")` writes it. The geometry (output sizes, Keras'
@@ -33,6 +34,7 @@
 //! ```
 
 mod architecture;
+mod augment;
 mod blocks;
 mod grid;
 mod padding;
@@ -41,6 +43,7 @@ mod receptive;
 mod stack;
 
 pub use architecture::{cnn_architecture, LECTURE_CNN};
+pub use augment::{augmented, augmented_with};
 pub use blocks::{depthwise_separable, inception_module, residual_unit, resnet34_stack, se_block};
 pub use padding::padding_grid;
 pub use pooling::{depthwise_pooling_diagram, pooling_grid, pooling_invariance};
