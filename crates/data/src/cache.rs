@@ -55,9 +55,17 @@ impl AtomicFile {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "file".to_string());
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".part")
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".part");
+        // A temporary file is private (0600) by default; the file it becomes should be
+        // like any other the user writes: 0666 less the umask (usually 0644).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let temp = builder
             .tempfile_in(dir)
             .map_err(|e| Error::io("create a temporary file in", dir, e))?;
         Ok(AtomicFile {
@@ -95,5 +103,31 @@ impl AtomicFile {
         temp.persist(&dest)
             .map_err(|e| Error::io("move into place", &dest, e.error))?;
         Ok(dest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_committed_file_is_readable_by_others_as_the_umask_allows() {
+        use std::io::Write;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("model.safetensors");
+        let mut f = AtomicFile::create(&dest).unwrap();
+        f.file().write_all(b"x").unwrap();
+        f.commit().unwrap();
+        let mode = std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777;
+        // The umask of the test process decides the group and other bits; the temporary
+        // file's private 0600 would give 0o600 whatever the umask.
+        let umask = {
+            let probe = dir.path().join("probe");
+            std::fs::File::create(&probe).unwrap();
+            std::fs::metadata(&probe).unwrap().permissions().mode() & 0o777
+        };
+        assert_eq!(mode, umask, "mode {mode:o}, a new file here gets {umask:o}");
     }
 }
