@@ -109,10 +109,10 @@ pub const BASE_CLASSES_0_4: Entry = Entry {
     epochs: 3,
     model_seed: 42,
     fit_seed: 42,
-    sha256: "",
-    test_accuracy: 0.0,
-    ci_bound: 0.0,
-    minutes: 0,
+    sha256: "01d9ba008eeb7af096fef7ef1e2842756aafde4a8cc03ab71b1c190cb8ac7f40",
+    test_accuracy: 0.9326,
+    ci_bound: 0.90,
+    minutes: 21,
 };
 
 /// Every shipped model.
