@@ -160,7 +160,10 @@ pub(crate) fn check_gradient_flow(layers: &[LayerRow]) -> Result<()> {
             return Err(crate::error::Error::invalid(
                 "model",
                 format!(
-                    "{} ({}) passes no gradient back, but the trainable layer {} ({}) comes                      before it and would never learn. Put frozen blocks and data augmentation                      at the start of the model, or freeze the layers before them too                      ({}보다 앞의 층은 학습되지 않습니다)",
+                    "{} ({}) passes no gradient back, but the trainable layer {} ({}) comes \
+                     before it and would never learn. Put frozen blocks and data augmentation \
+                     at the start of the model, or freeze the layers before them too \
+                     ({}보다 앞의 층은 학습되지 않습니다)",
                     row.name, row.kind, trained.name, trained.kind, row.name
                 ),
             ));

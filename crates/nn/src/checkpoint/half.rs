@@ -289,7 +289,7 @@ fn serialize(
     // serde_json keeps the keys sorted (or, with its `preserve_order` feature, in the order
     // inserted here, which is fixed too).
     let mut json = serde_json::to_vec(&serde_json::Value::Object(header)).unwrap_or_default();
-    while json.len() % 8 != 0 {
+    while !json.len().is_multiple_of(8) {
         json.push(b' ');
     }
     let mut out = Vec::with_capacity(8 + json.len() + offset);
