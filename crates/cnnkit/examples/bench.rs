@@ -104,7 +104,8 @@ fn fma_gflops_one_thread() -> (f64, &'static str) {
         let mut out = [0.0f32; 8];
         let mut s = 0.0;
         for v in acc {
-            _mm256_storeu_ps(out.as_mut_ptr(), v);
+            // SAFETY: `out` holds the 8 floats the store writes.
+            unsafe { _mm256_storeu_ps(out.as_mut_ptr(), v) };
             s += out.iter().sum::<f32>();
         }
         s

@@ -119,12 +119,12 @@ pub(crate) fn download<T>(
         meter.update(received);
     }
     meter.finish();
-    if let Some(total) = total {
-        if received != total {
-            return Err(failed(format!(
-                "the server announced {total} bytes but sent {received}"
-            )));
-        }
+    if let Some(total) = total
+        && received != total
+    {
+        return Err(failed(format!(
+            "the server announced {total} bytes but sent {received}"
+        )));
     }
     file.flush()
         .map_err(|e| Error::io("write", &temp_path, e))?;

@@ -286,13 +286,15 @@ fn fashion_mnist_dir_is_searched_before_the_system_folder() {
     let tmp = TempDir::new("env");
     let files = tiny_dataset(7, 3);
     write_files(&tmp.0, &files, [true; 4]);
-    std::env::set_var("FASHION_MNIST_DIR", &tmp.0);
+    // SAFETY: the only test of this binary that touches the environment.
+    unsafe { std::env::set_var("FASHION_MNIST_DIR", &tmp.0) };
     let result = Loader::new()
         .cache_dir(tmp.0.join("no-cache"))
         .allow_download(false)
         .checksums(digests(&files))
         .load();
-    std::env::remove_var("FASHION_MNIST_DIR");
+    // SAFETY: the only test of this binary that touches the environment.
+    unsafe { std::env::remove_var("FASHION_MNIST_DIR") };
     let data = result.unwrap();
     assert_eq!(
         data.train.len(),
@@ -304,13 +306,15 @@ fn fashion_mnist_dir_is_searched_before_the_system_folder() {
     let other = TempDir::new("env-other");
     write_files(&other.0, &files, [true; 4]);
     for value in [tmp.0.join("missing").into_os_string(), "".into()] {
-        std::env::set_var("FASHION_MNIST_DIR", &value);
+        // SAFETY: the only test of this binary that touches the environment.
+        unsafe { std::env::set_var("FASHION_MNIST_DIR", &value) };
         let result = Loader::new()
             .cache_dir(other.0.clone())
             .allow_download(false)
             .checksums(digests(&files))
             .load();
-        std::env::remove_var("FASHION_MNIST_DIR");
+        // SAFETY: the only test of this binary that touches the environment.
+        unsafe { std::env::remove_var("FASHION_MNIST_DIR") };
         let err = result.expect_err("fell back to the cache without a word");
         let text = err.to_string();
         assert!(

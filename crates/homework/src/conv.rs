@@ -204,22 +204,22 @@ fn hints(
 ) -> Vec<String> {
     let mut out = Vec::new();
     let flipped = w.slice(ndarray::s![..;-1, ..;-1, .., ..]).to_owned();
-    if let Ok(y) = expected(case, x, &flipped, b) {
-        if compare_arrays(got, &y.into_dyn(), "").is_none() && case.kh * case.kw > 1 {
-            out.push(
+    if let Ok(y) = expected(case, x, &flipped, b)
+        && compare_arrays(got, &y.into_dyn(), "").is_none()
+        && case.kh * case.kw > 1
+    {
+        out.push(
                 "힌트: 커널을 뒤집어 계산했습니다. CNN의 합성곱은 커널을 뒤집지 않습니다 \
                  (교차상관, cross-correlation): 출력 (i, j)는 x[i*s + di, j*s + dj] * w[di, dj]의 합입니다."
                     .into(),
             );
-        }
     }
     let zero_bias = Array1::zeros(b.len());
-    if b.iter().any(|v| *v != 0.0) {
-        if let Ok(y) = expected(case, x, w, &zero_bias) {
-            if compare_arrays(got, &y.into_dyn(), "").is_none() {
-                out.push("힌트: 편향(bias) b[f]를 더하는 것을 빠뜨렸습니다.".into());
-            }
-        }
+    if b.iter().any(|v| *v != 0.0)
+        && let Ok(y) = expected(case, x, w, &zero_bias)
+        && compare_arrays(got, &y.into_dyn(), "").is_none()
+    {
+        out.push("힌트: 편향(bias) b[f]를 더하는 것을 빠뜨렸습니다.".into());
     }
     out
 }

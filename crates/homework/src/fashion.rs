@@ -58,7 +58,8 @@ pub const QUICK_GOAL: FashionGoal = FashionGoal {
 /// The goal in force: [`QUICK_GOAL`] in quick mode, otherwise [`FULL_GOAL`].
 ///
 /// ```
-/// std::env::remove_var("CNNKIT_QUICK");
+/// // SAFETY: each doc test runs in a process of its own.
+/// unsafe { std::env::remove_var("CNNKIT_QUICK") };
 /// let goal = cnnkit_homework::fashion_goal();
 /// assert_eq!((goal.train_images, goal.min_accuracy), (55_000, 0.90));
 /// ```

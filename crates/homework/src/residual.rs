@@ -205,10 +205,10 @@ impl TensorVisitor<f32, Cpu> for Assign<'_> {
         _: TensorOptions<S, f32, Cpu>,
         t: &mut Tensor<S, f32, Cpu>,
     ) -> Result<Option<Tensor<S, f32, Cpu>>, CpuError> {
-        if let Some(p) = self.values.get(self.next) {
-            if p.values.len() == t.shape().num_elements() {
-                t.copy_from(&p.values);
-            }
+        if let Some(p) = self.values.get(self.next)
+            && p.values.len() == t.shape().num_elements()
+        {
+            t.copy_from(&p.values);
         }
         self.next += 1;
         Ok(None)
@@ -420,10 +420,10 @@ where
         Ok(Err(e)) => Err(e.to_string()),
         Err(p) => Err(format!("summary가 멈췄습니다: {p}")),
     };
-    if let Ok(s) = &summary {
-        if s.layers.iter().any(|l| l.kind == spec.forbidden_kind) {
-            return Err(Early::Rejected);
-        }
+    if let Ok(s) = &summary
+        && s.layers.iter().any(|l| l.kind == spec.forbidden_kind)
+    {
+        return Err(Early::Rejected);
     }
     let params = run_student(|| collect(&model)).and_then(|r| r);
     let mut observed = Observed {

@@ -128,7 +128,7 @@ where
     let correct = y_true
         .iter()
         .zip(y_pred)
-        .filter(|(&t, &p)| t.into() == p.into())
+        .filter(|&(&t, &p)| t.into() == p.into())
         .count();
     Ok(correct as f32 / y_true.len() as f32)
 }
@@ -184,7 +184,7 @@ where
         .iter()
         .zip(y_pred)
         .enumerate()
-        .filter(|(_, (&t, &p))| t.into() != p.into())
+        .filter(|&(_, (&t, &p))| t.into() != p.into())
         .map(|(i, _)| i)
         .collect())
 }

@@ -12,11 +12,14 @@ pub const QUICK_ENV: &str = "CNNKIT_QUICK";
 /// switches (`CNNKIT_QUICK`, `CNNKIT_GRADING`).
 ///
 /// ```
-/// std::env::set_var("CNNKIT_DOC_FLAG", " No ");
+/// // SAFETY: each doc test runs in a process of its own.
+/// unsafe { std::env::set_var("CNNKIT_DOC_FLAG", " No ") };
 /// assert!(!cnnkit_nn::quick::env_flag("CNNKIT_DOC_FLAG"));
-/// std::env::set_var("CNNKIT_DOC_FLAG", "yes");
+/// // SAFETY: each doc test runs in a process of its own.
+/// unsafe { std::env::set_var("CNNKIT_DOC_FLAG", "yes") };
 /// assert!(cnnkit_nn::quick::env_flag("CNNKIT_DOC_FLAG"));
-/// std::env::remove_var("CNNKIT_DOC_FLAG");
+/// // SAFETY: each doc test runs in a process of its own.
+/// unsafe { std::env::remove_var("CNNKIT_DOC_FLAG") };
 /// assert!(!cnnkit_nn::quick::env_flag("CNNKIT_DOC_FLAG"));
 /// ```
 pub fn env_flag(name: &str) -> bool {
@@ -32,7 +35,8 @@ pub fn env_flag(name: &str) -> bool {
 /// True when `CNNKIT_QUICK` is on (see [`env_flag`]).
 ///
 /// ```
-/// std::env::remove_var("CNNKIT_QUICK");
+/// // SAFETY: each doc test runs in a process of its own.
+/// unsafe { std::env::remove_var("CNNKIT_QUICK") };
 /// assert!(!cnnkit_nn::quick::is_quick());
 /// ```
 pub fn is_quick() -> bool {
@@ -43,9 +47,11 @@ pub fn is_quick() -> bool {
 ///
 /// ```
 /// use cnnkit_nn::quick::quick_or;
-/// std::env::set_var("CNNKIT_QUICK", "1");
+/// // SAFETY: each doc test runs in a process of its own.
+/// unsafe { std::env::set_var("CNNKIT_QUICK", "1") };
 /// assert_eq!(quick_or(10, 1), 1);
-/// std::env::set_var("CNNKIT_QUICK", "0");
+/// // SAFETY: each doc test runs in a process of its own.
+/// unsafe { std::env::set_var("CNNKIT_QUICK", "0") };
 /// assert_eq!(quick_or(10, 1), 10);
 /// ```
 pub fn quick_or<T>(full: T, quick: T) -> T {

@@ -195,12 +195,12 @@ impl ParamVisitor for Unpacker<'_> {
         &mut self,
         (n, name): (&mut N, String),
     ) -> std::result::Result<(), CpuError> {
-        if self.error.is_none() {
-            if let Some(v) = self.values(&name) {
-                match v.first().and_then(|x| N::from(*x)) {
-                    Some(x) => *n = x,
-                    None => self.error = Some(format!("scalar `{name}` is empty")),
-                }
+        if self.error.is_none()
+            && let Some(v) = self.values(&name)
+        {
+            match v.first().and_then(|x| N::from(*x)) {
+                Some(x) => *n = x,
+                None => self.error = Some(format!("scalar `{name}` is empty")),
             }
         }
         Ok(())

@@ -77,10 +77,10 @@ fn write_with_extension(path: &Path, ext: &str, kind: &str, bytes: &[u8]) -> Res
             ))
         }
     };
-    if let Some(parent) = path.parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io("create folder", parent, e))?;
-        }
+    if let Some(parent) = path.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io("create folder", parent, e))?;
     }
     std::fs::write(&path, bytes).map_err(|e| Error::io("write", &path, e))?;
     Ok(path)
