@@ -78,7 +78,7 @@ pub const LECTURE_CNN: Entry = Entry {
     name: "lecture_cnn",
     architecture: "LectureCnn",
     classes: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-    epochs: 3,
+    epochs: 2,
     model_seed: 42,
     fit_seed: 42,
     sha256: "",
@@ -95,10 +95,10 @@ pub const SMALL_RESNET: Entry = Entry {
     epochs: 2,
     model_seed: 42,
     fit_seed: 42,
-    sha256: "",
-    test_accuracy: 0.0,
-    ci_bound: 0.0,
-    minutes: 0,
+    sha256: "f5b1da4d590d14841123e400a80a18dd11d642b0960e8a7cb7fd712aa046e492",
+    test_accuracy: 0.9047,
+    ci_bound: 0.88,
+    minutes: 45,
 };
 
 /// `base_classes_0_4`: [`BaseClassifier`] on T-shirt/top, trouser, pullover, dress, coat.
