@@ -78,13 +78,13 @@ pub const LECTURE_CNN: Entry = Entry {
     name: "lecture_cnn",
     architecture: "LectureCnn",
     classes: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-    epochs: 2,
+    epochs: 1,
     model_seed: 42,
     fit_seed: 42,
-    sha256: "",
-    test_accuracy: 0.0,
-    ci_bound: 0.0,
-    minutes: 0,
+    sha256: "edbc0a4f39a05573f8f9c3a62936929155218054398b0e4d74794a838e8a13ff",
+    test_accuracy: 0.8546,
+    ci_bound: 0.82,
+    minutes: 21,
 };
 
 /// `small_resnet`: notebook 07's small ResNet, on all ten classes.
