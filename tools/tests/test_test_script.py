@@ -51,3 +51,28 @@ def test_the_last_line_adds_up_all_stages(script, monkeypatch, capsys):
     out = capsys.readouterr().out.rstrip("\n").splitlines()
     assert out[-1] == "56 passed, 2 failed"
     assert (script.OUT / "summary.txt").read_text(encoding="utf-8") == "56 passed, 2 failed\n"
+
+
+def test_the_two_self_test_runs_go_at_once_and_add_up(script, tmp_path, monkeypatch, capsys):
+    """pytest_stage starts the exercises and the other self-tests as two processes: a stand-in
+    for Python writes each run's JUnit file, the other run's folder setting is its own, and
+    the counts of both runs are added."""
+    stub = tmp_path / "fake_python"
+    stub.write_text(
+        "#!/bin/sh\n"
+        'for a in "$@"; do case "$a" in --junitxml=*) xml="${a#--junitxml=}";; esac; done\n'
+        'case "$*" in\n'
+        '  *--ignore=tools/tests/test_exercises.py*) n=5; f=1; echo "tools: $NBRUN_EVCXR_DIR";;\n'
+        '  *) n=3; f=0; echo "exercises: ${NBRUN_EVCXR_DIR:-shared}";;\n'
+        "esac\n"
+        'printf \'<testsuites><testsuite tests="%s" failures="%s" errors="0" skipped="0"/></testsuites>\' "$n" "$f" > "$xml"\n'
+        '[ "$f" = 0 ]\n',
+        encoding="utf-8",
+    )
+    stub.chmod(0o755)
+    monkeypatch.setattr(script, "PY", str(stub))
+    env = {k: v for k, v in __import__("os").environ.items() if k != "NBRUN_EVCXR_DIR"}
+    assert script.pytest_stage(env) == (7, 1, "")
+    out = capsys.readouterr().out
+    assert "exercises: shared" in out
+    assert f"tools: {tmp_path / 'evcxr-selftests'}" in out
