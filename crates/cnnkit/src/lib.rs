@@ -10,7 +10,8 @@
 //!
 //! This crate holds no code of its own: it puts the workspace's crates behind one name,
 //! each concern in its own crate, dependencies pointing one way
-//! (`kernels` ← `nn` ← `viz` ← `homework`, with `data` below `nn` and `pretrained` on `nn`):
+//! (`kernels` ← `nn` ← `viz` ← `homework`, with `data` below `nn`, and `pretrained` on `nn`
+//! and below `homework`, whose transfer-learning checker compares models with the shipped base):
 //!
 //! | crate | here as | what it holds |
 //! |---|---|---|

@@ -18,6 +18,7 @@
 //! | `ex04_custom_filter.ipynb` | [`check_diagonal_filter`], [`check_apply_filter`] |
 //! | `ex05_fashion_mnist_cnn.ipynb` | [`check_fashion_cnn`] (goal: [`fashion_goal`]) |
 //! | `ex06_residual_unit.ipynb` | [`check_residual_unit_part`] (one [`UnitPart`] per check cell; all at once: [`check_residual_unit`]), [`check_inception`] |
+//! | `ex07_transfer_learning.ipynb` | [`check_few_shot`], [`check_frozen_model`], [`check_transfer`] (goal: [`transfer_goal`]) |
 //!
 //! In exercise 6 the answer is a model type rather than a function: the placeholder is the
 //! layer [`Todo`], and a type that still contains it is not done yet.
@@ -46,6 +47,7 @@ mod memory;
 mod placeholder;
 mod pool;
 mod residual;
+mod transfer;
 mod verdict;
 
 pub use conv::check_conv2d;
@@ -64,6 +66,10 @@ pub use pool::{check_depthwise_max_pool, check_max_pool2d};
 pub use residual::{
     check_inception, check_inception_part, check_residual_unit, check_residual_unit_part,
     ForwardOutput, LayerModel, UnitPart,
+};
+pub use transfer::{
+    check_few_shot, check_few_shot_with, check_frozen_model, check_transfer, check_transfer_with,
+    transfer_goal, TransferGoal, POOL_IMAGES, TRANSFER_FULL_GOAL, TRANSFER_QUICK_GOAL,
 };
 pub use verdict::{
     is_grading, Verdict, CORRECT_PHRASE, GRADING_ENV, GRADING_EXIT_CODE, NOT_DONE_PHRASE,
