@@ -8,7 +8,7 @@ use super::verdict::run_student;
 use super::Verdict;
 use cnnkit_data::{FashionMnist, Split};
 use cnnkit_nn::model::{fmt_thousands, summary};
-use cnnkit_nn::quick::is_quick;
+use cnnkit_nn::quick::quick_or;
 use cnnkit_nn::train::{evaluate, Classifier, Dataset};
 use cnnkit_viz::plot::RichOutput;
 
@@ -64,11 +64,7 @@ pub const QUICK_GOAL: FashionGoal = FashionGoal {
 /// assert_eq!((goal.train_images, goal.min_accuracy), (55_000, 0.90));
 /// ```
 pub fn fashion_goal() -> FashionGoal {
-    if is_quick() {
-        QUICK_GOAL
-    } else {
-        FULL_GOAL
-    }
+    quick_or(FULL_GOAL, QUICK_GOAL)
 }
 
 impl fmt::Display for FashionGoal {

@@ -29,7 +29,7 @@ use super::Verdict;
 use cnnkit_data::{FashionMnist, CLASS_NAMES_EN, CLASS_NAMES_KO};
 use cnnkit_nn::checkpoint::named_weights;
 use cnnkit_nn::model::{fmt_thousands, summary, Describe, FeatureShape, Summary};
-use cnnkit_nn::quick::is_quick;
+use cnnkit_nn::quick::quick_or;
 use cnnkit_nn::train::{evaluate, Classifier, Dataset};
 use cnnkit_pretrained::{BaseClassifier, Pretrained};
 use cnnkit_viz::plot::RichOutput;
@@ -96,11 +96,7 @@ pub const TRANSFER_QUICK_GOAL: TransferGoal = TransferGoal {
 /// assert_eq!((goal.test_images, goal.max_seconds), (if quick { 1_000 } else { 5_000 }, 60.0));
 /// ```
 pub fn transfer_goal() -> TransferGoal {
-    if is_quick() {
-        TRANSFER_QUICK_GOAL
-    } else {
-        TRANSFER_FULL_GOAL
-    }
+    quick_or(TRANSFER_FULL_GOAL, TRANSFER_QUICK_GOAL)
 }
 
 impl fmt::Display for TransferGoal {
