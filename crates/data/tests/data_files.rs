@@ -7,6 +7,7 @@ use std::path::Path;
 use cnnkit_data::Error;
 use cnnkit_data::{idx, sha256_hex, FashionMnist, Loader, FILES, SHA256};
 
+#[path = "it/common.rs"]
 mod common;
 use common::TempDir;
 

@@ -5,8 +5,8 @@
 use cnnkit_homework::*;
 use cnnkit_nn::arith::Padding;
 
-mod common;
-use common::{conv_loops, Mistakes};
+
+use crate::common::{conv_loops, Mistakes};
 
 #[test]
 fn correct_convolution_passes() {

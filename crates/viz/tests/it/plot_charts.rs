@@ -5,8 +5,8 @@ use cnnkit_viz::plot::{self, Style};
 use cnnkit_viz::Error;
 use ndarray::array;
 
-mod common;
-use common::{balanced, has_text, texts, y_of};
+
+use crate::common::{balanced, has_text, texts, y_of};
 
 const LOSS: [f32; 4] = [0.9, 0.6, 0.5, 0.45];
 const VAL_LOSS: [f32; 4] = [0.7, 0.6, 0.55, 0.56];

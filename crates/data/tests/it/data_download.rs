@@ -14,8 +14,8 @@ use cnnkit_data::{idx, sha256_hex, FashionMnist, Loader, DEBIAN_DIR, FILES};
 
 // ---- fixtures -----------------------------------------------------------------------------
 
-mod common;
-use common::TempDir;
+
+use crate::common::TempDir;
 
 /// Decompressed bytes of a tiny data set (labels `i % 10`), in [`FILES`] order.
 fn tiny_dataset(n_train: usize, n_test: usize) -> [Vec<u8>; 4] {

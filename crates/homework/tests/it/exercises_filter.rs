@@ -3,8 +3,8 @@
 
 use cnnkit_homework::*;
 
-mod common;
-use common::correlate_same;
+
+use crate::common::correlate_same;
 
 fn diagonal(k: usize, on: f32, off: f32) -> Array2<f32> {
     Array2::from_shape_fn((k, k), |(i, j)| if i == j { on } else { off })

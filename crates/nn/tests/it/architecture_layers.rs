@@ -4,7 +4,7 @@
 //! `Concatenate`, `ZeroPadding2D`), in `f64` loops that share no code with the kernels,
 //! and every backward pass against central finite differences of those references.
 
-mod common;
+
 
 use cnnkit_nn::layers::{BatchNormModule, SeparableConv2DModule};
 use cnnkit_nn::ops::{
@@ -12,7 +12,7 @@ use cnnkit_nn::ops::{
     local_response_norm, scale_channels, zero_pad2d, LrnSettings,
 };
 use cnnkit_nn::prelude::*;
-use common::{assert_close, dot, finite_diff, images, random_vec, ref_pad};
+use crate::common::{assert_close, dot, finite_diff, images, random_vec, ref_pad};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
