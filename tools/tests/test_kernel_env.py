@@ -95,3 +95,24 @@ def test_cargo_gives_dependencies_release_settings_and_keeps_cell_checks(tmp_pat
     # The cell crate keeps evcxr's profile.
     assert "opt-level=2" in flags["ctx"]
     assert "debug-assertions=on" in flags["ctx"]
+
+
+def test_a_kernel_crate_below_build_is_not_taken_for_a_workspace_member():
+    """scripts/test.py gives the self-tests' kernels build folders below build/test/ (in the
+    repository): cargo must not see their crates as strays of the workspace, or every
+    kernel dies at start ("current package believes it's in a workspace when it's not").
+    The workspace's `exclude = ["build"]` keeps them out."""
+    if shutil.which("cargo") is None:
+        pytest.skip("cargo is not installed")
+    root = Path(__file__).resolve().parents[2]
+    crate = root / "build" / "test" / "selftest-workspace-probe" / "evcxr-0"
+    shutil.rmtree(crate.parent, ignore_errors=True)
+    try:
+        (crate / "src").mkdir(parents=True)
+        (crate / "src" / "lib.rs").write_text("")
+        (crate / "Cargo.toml").write_text(EVCXR_MANIFEST.replace('dep = { path = "../../dep" }', ""))
+        proc = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps", "--offline"],
+                              cwd=crate, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    finally:
+        shutil.rmtree(crate.parent, ignore_errors=True)
