@@ -151,6 +151,48 @@ pub fn axis_geometry(
     }
 }
 
+/// Output size of a transposed convolution along one axis: input size `n`, kernel `k`,
+/// stride `s`, as Keras' `Conv2DTranspose` computes it with `output_padding=None`
+/// (`compute_conv_transpose_output_length` in Keras 3, `deconv_output_length` in Keras 2):
+///
+/// * `valid`: `n * s + max(k - s, 0)`, which is `(n - 1) * s + k` when `k >= s`; with a
+///   kernel smaller than the stride the last `s - k` rows receive no input (bias only).
+/// * `same`: `n * s`.
+///
+/// Either way a convolution of an `m`-wide input (same kernel, stride and padding,
+/// [`axis_geometry`]) has `n` outputs, so the transposed convolution is the input gradient
+/// of that convolution. (Several `m` would do when `s > 1`; Keras picks this one.)
+///
+/// ```
+/// use cnnkit_kernels::geometry::{transpose_output_size, Padding};
+/// assert_eq!(transpose_output_size(16, 3, 2, Padding::Same).unwrap(), 32);
+/// assert_eq!(transpose_output_size(16, 3, 2, Padding::Valid).unwrap(), 33);
+/// assert_eq!(transpose_output_size(4, 1, 3, Padding::Valid).unwrap(), 12);
+/// ```
+pub fn transpose_output_size(
+    n: usize,
+    k: usize,
+    s: usize,
+    padding: Padding,
+) -> Result<usize, GeometryError> {
+    if k == 0 {
+        return Err(GeometryError::new("kernel size", "it must be at least 1"));
+    }
+    if s == 0 {
+        return Err(GeometryError::new("stride", "it must be at least 1"));
+    }
+    if n == 0 {
+        return Err(GeometryError::new(
+            "input size",
+            "the input has no rows or columns",
+        ));
+    }
+    Ok(match padding {
+        Padding::Valid => n * s + k.saturating_sub(s),
+        Padding::Same => n * s,
+    })
+}
+
 /// How windows of one size and stride cover an image with Keras' padding: both axes of
 /// [`axis_geometry`], shared by [`ConvGeometry`] and [`PoolGeometry`] (whose fields read
 /// through to these by `Deref`).
@@ -418,6 +460,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_transposed_convolution_inverts_the_output_size_of_its_convolution() {
+        for n in 1..30 {
+            for k in 1..8 {
+                for s in 1..5 {
+                    for padding in [Padding::Same, Padding::Valid] {
+                        let m = transpose_output_size(n, k, s, padding).unwrap();
+                        let back = axis_geometry(m, k, s, padding).unwrap();
+                        assert_eq!(back.output, n, "n={n} k={k} s={s} {padding}");
+                    }
+                }
+            }
+        }
+        assert!(transpose_output_size(3, 3, 0, Padding::Same).is_err());
+        assert!(transpose_output_size(0, 3, 1, Padding::Valid).is_err());
     }
 
     #[test]

@@ -9,11 +9,12 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`geometry`] | Keras' `same`/`valid` padding, the sizes of a convolution or pooling |
-//! | [`conv`] | convolution forward and backward: [`conv::select`] picks pointwise, Winograd, im2col or the direct weight gradient; [`conv::depthwise`] one filter per channel |
+//! | [`conv`] | convolution forward and backward: [`conv::select`] picks pointwise, Winograd, im2col or the direct weight gradient; [`conv::depthwise`] one filter per channel; [`conv::transpose`] the transposed convolution on the same plan |
 //! | [`norm`] | batch normalization and local response normalization |
 //! | [`augment`] | data augmentation: flips, affine resampling (rotation, translation, zoom) with Keras' fill modes, contrast |
 //! | [`channels`] | concatenation along channels, channel-wise scaling, zero padding |
 //! | [`pool`] | max, average, global average and depthwise max pooling |
+//! | [`upsample`] | upsampling by whole factors, nearest neighbour or bilinear (Keras `UpSampling2D`) |
 //! | [`matmul`] | the GEMM calls (`gemm` crate, AVX-512 or AVX2 chosen at run time) |
 //! | [`simd`] | kernels compiled for AVX-512, AVX2+FMA and the baseline, chosen at run time |
 //! | [`scratch`] | the memory policy: chunks, reused scratch buffers, allocator tuning |
@@ -32,3 +33,4 @@ pub mod norm;
 pub mod pool;
 pub mod scratch;
 pub mod simd;
+pub mod upsample;

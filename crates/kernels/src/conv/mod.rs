@@ -15,12 +15,14 @@
 //! algorithms share: the bias, the fused ReLU and its gradient mask, the bias gradient.
 //!
 //! The depthwise convolution (one filter per channel, no channel mixing, so no GEMM) is
-//! a kernel of its own: [`depthwise`].
+//! a kernel of its own: [`depthwise`]. The transposed convolution is a convolution's input
+//! gradient, so [`transpose`] runs the same plan with the passes swapped.
 
 pub mod depthwise;
 mod direct;
 pub mod im2col;
 mod pointwise;
+pub mod transpose;
 pub mod winograd;
 
 use rayon::prelude::*;
@@ -28,6 +30,7 @@ use rayon::prelude::*;
 pub use crate::geometry::ConvGeometry;
 
 pub use im2col::{col2im_add, im2col};
+pub use transpose::{conv2d_transpose_backward, conv2d_transpose_forward, TransposeGeometry};
 
 /// An algorithm for the forward pass and the input gradient of a convolution (the input
 /// gradient of a convolution is itself a convolution of the same kind).

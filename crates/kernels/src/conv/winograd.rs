@@ -478,6 +478,32 @@ pub fn forward(g: &ConvGeometry, x: &[f32], w: &[f32], b: &[f32], relu: bool, ou
     );
 }
 
+/// `out += conv(x, w)` for a 3x3, stride 1, `same` convolution, without bias or
+/// activation: the input gradient of a transposed convolution ([`super::transpose`]),
+/// which dfdx accumulates.
+pub(crate) fn forward_add(g: &ConvGeometry, x: &[f32], w: &[f32], out: &mut [f32]) {
+    assert!(
+        g.is_3x3_same_stride_1(),
+        "winograd: not a 3x3 stride-1 same convolution"
+    );
+    assert_eq!(x.len(), g.input_len(), "winograd: input length");
+    assert_eq!(w.len(), g.weight_len(), "winograd: weight length");
+    assert_eq!(out.len(), g.output_len(), "winograd: output length");
+    let (ci, co) = (g.in_c, g.out_c);
+    let u = transform_weights(ci, co, |ky, kx, i, o| w[((ky * 3 + kx) * ci + i) * co + o]);
+    convolve(
+        x,
+        (g.batch, g.in_h, g.in_w),
+        ci,
+        co,
+        &u,
+        None,
+        false,
+        true,
+        out,
+    );
+}
+
 /// Gradient with respect to the input of a 3x3, stride 1, `same` convolution, added to
 /// `dx`: the convolution of `dz` (the gradient before the activation) with the filters
 /// rotated by 180 degrees and channels swapped.
