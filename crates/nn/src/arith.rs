@@ -39,6 +39,47 @@ pub fn output_size(n: usize, k: usize, s: usize, padding: Padding) -> Result<usi
     Ok(axis_geometry(n, k, s, padding)?.output)
 }
 
+/// Output size along one axis of a transposed convolution (Keras `Conv2DTranspose`,
+/// `output_padding=None`): `n * s` for `same`, `n * s + max(k - s, 0)` for `valid` (which
+/// is `(n - 1) * s + k` when the kernel is at least as large as the stride).
+///
+/// ```
+/// use cnnkit_nn::arith::{transpose_output_size, Padding};
+/// // 7x7 feature maps, 3x3 kernel, stride 2: 14 with "same", 15 with "valid".
+/// assert_eq!(transpose_output_size(7, 3, 2, Padding::Same).unwrap(), 14);
+/// assert_eq!(transpose_output_size(7, 3, 2, Padding::Valid).unwrap(), 15);
+/// // A kernel smaller than the stride: Keras still gives n * s.
+/// assert_eq!(transpose_output_size(7, 1, 2, Padding::Valid).unwrap(), 14);
+/// ```
+pub fn transpose_output_size(n: usize, k: usize, s: usize, padding: Padding) -> Result<usize> {
+    Ok(cnnkit_kernels::geometry::transpose_output_size(
+        n, k, s, padding,
+    )?)
+}
+
+/// Where the windows of a transposed convolution start along one axis: input position `i`
+/// adds its value times the kernel to output positions `i * s - before ..
+/// i * s - before + k`, of which those in `0..transpose_output_size(..)` are kept.
+///
+/// `same`: `before = floor(max(k - s, 0) / 2)`, so of the `max(k - s, 0)` positions that
+/// the full scatter has beyond `n * s`, the smaller half is cropped at the top (left) and
+/// the rest at the bottom (right): the padding of the convolution it is the gradient of
+/// (TensorFlow's `conv2d_transpose`). `valid`: `0`, nothing is cropped.
+///
+/// ```
+/// use cnnkit_nn::arith::{transpose_crop_before, Padding};
+/// assert_eq!(transpose_crop_before(3, 2, Padding::Same), 0); // 1 cropped: at the bottom
+/// assert_eq!(transpose_crop_before(4, 2, Padding::Same), 1); // 2 cropped: 1 and 1
+/// assert_eq!(transpose_crop_before(5, 1, Padding::Same), 2); // 4 cropped: 2 and 2
+/// assert_eq!(transpose_crop_before(4, 2, Padding::Valid), 0);
+/// ```
+pub fn transpose_crop_before(k: usize, s: usize, padding: Padding) -> usize {
+    match padding {
+        Padding::Valid => 0,
+        Padding::Same => k.saturating_sub(s) / 2,
+    }
+}
+
 /// Number of trainable parameters of a `Conv2D` layer: `(k_h * k_w * c_in + 1) * c_out`
 /// (one weight per kernel cell and input channel, plus one bias, for each filter).
 ///

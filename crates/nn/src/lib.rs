@@ -63,11 +63,11 @@ pub mod prelude {
 
     pub use crate::arith::Padding;
     pub use crate::layers::{
-        AvgPool2D, BatchNorm, Block, Concat, Conv2D, Conv2DNoBias, Dense, DepthwiseConv2D,
-        DepthwiseMaxPool2D, Flatten, Frozen, GlobalAvgPool2D, Identity, Inception,
-        LocalResponseNorm, MaxPool2D, NoBias, Relu, Residual, ResidualUnit, ResidualUnitDown, Same,
-        ScaleBy, SeResidualUnit, SeparableConv2D, Sigmoid, SqueezeExcite, Tanh, UseBias, Valid,
-        ZeroPadding2D,
+        AvgPool2D, BatchNorm, Bilinear, Block, Concat, Conv2D, Conv2DNoBias, Conv2DTranspose,
+        Dense, DepthwiseConv2D, DepthwiseMaxPool2D, Flatten, Frozen, GlobalAvgPool2D, Identity,
+        Inception, LocalResponseNorm, MaxPool2D, Nearest, NoBias, Relu, Residual, ResidualUnit,
+        ResidualUnitDown, Same, ScaleBy, SeResidualUnit, SeparableConv2D, Sigmoid, SqueezeExcite,
+        Tanh, UpSampling2D, UseBias, Valid, ZeroPadding2D,
     };
     pub use crate::layers::{
         FillConstant, FillNearest, FillReflect, FillWrap, Horizontal, HorizontalAndVertical,
@@ -75,7 +75,8 @@ pub mod prelude {
     };
     pub use crate::model::{summary, FeatureShape, Summary};
     pub use crate::ops::{
-        conv2d, depthwise_max_pool2d, flatten, global_avg_pool2d, pool2d, Images, PoolKind,
+        conv2d, conv2d_transpose, depthwise_max_pool2d, flatten, global_avg_pool2d, pool2d, Images,
+        PoolKind,
     };
     pub use crate::train::{
         evaluate, fit, predict, predict_classes, Dataset, FitConfig, History, OptimizerKind,

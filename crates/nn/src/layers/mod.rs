@@ -9,6 +9,8 @@
 //! | `activation.rs` | [`Relu`], [`Tanh`], [`Sigmoid`], [`Identity`] (fused or as layers) |
 //! | `norm.rs` | [`BatchNorm`], [`LocalResponseNorm`] |
 //! | `padding.rs` | [`ZeroPadding2D`] |
+//! | `transpose.rs` | [`Conv2DTranspose`]: the learned upsampling of a decoder |
+//! | `upsample.rs` | [`UpSampling2D`] (nearest or bilinear) |
 //! | `residual.rs` | [`Residual`] (skip connections), [`ResidualUnit`], [`ResidualUnitDown`] |
 //! | `concat.rs` | [`Concat`], [`Inception`] |
 //! | `excite.rs` | [`ScaleBy`], [`SqueezeExcite`], [`SeResidualUnit`] |
@@ -56,6 +58,8 @@ mod norm;
 mod padding;
 mod pool;
 mod residual;
+mod transpose;
+mod upsample;
 
 pub use activation::{Activation, Identity, Relu, Sigmoid, Tanh};
 pub use augment::{
@@ -76,6 +80,8 @@ pub use norm::{BatchNorm, BatchNormModule, LocalResponseNorm};
 pub use padding::ZeroPadding2D;
 pub use pool::{AvgPool2D, DepthwiseMaxPool2D, Flatten, GlobalAvgPool2D, MaxPool2D};
 pub use residual::{Residual, ResidualMain, ResidualUnit, ResidualUnitDown, ResidualUnitName};
+pub use transpose::{Conv2DTranspose, Conv2DTransposeModule};
+pub use upsample::{Bilinear, Nearest, UpSampling2D, UpsampleMode};
 
 use crate::arith::Padding;
 use crate::error::Error;

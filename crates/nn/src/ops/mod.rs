@@ -14,7 +14,8 @@
 //! in submodules, re-exported here: normalisation ([`batch_norm_training`],
 //! [`batch_norm_inference`], [`local_response_norm`]), [`depthwise_conv2d`], and the ops
 //! that combine feature maps ([`add`], [`concat_channels`], [`scale_channels`],
-//! [`zero_pad2d`]).
+//! [`zero_pad2d`]), and the decoder's ops of notebook 10 ([`conv2d_transpose`],
+//! [`upsampling2d`]).
 
 use dfdx::prelude::*;
 
@@ -560,9 +561,11 @@ pub fn correlate2d(
 mod channels;
 mod depthwise;
 mod norm;
+mod transpose;
 
 pub use channels::{add, concat_channels, scale_channels, zero_pad2d, ChannelPart};
 pub use depthwise::depthwise_conv2d;
 pub use norm::{
     batch_norm_inference, batch_norm_training, local_response_norm, BatchStatistics, LrnSettings,
 };
+pub use transpose::{conv2d_transpose, upsampling2d, Interpolation};
