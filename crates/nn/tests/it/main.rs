@@ -11,3 +11,4 @@ mod faults;
 mod ops_reference;
 mod train_model;
 mod transfer;
+mod transpose;
