@@ -14,7 +14,6 @@ use cnnkit_data::{idx, sha256_hex, FashionMnist, Loader, DEBIAN_DIR, FILES};
 
 // ---- fixtures -----------------------------------------------------------------------------
 
-
 use crate::common::TempDir;
 
 /// Decompressed bytes of a tiny data set (labels `i % 10`), in [`FILES`] order.

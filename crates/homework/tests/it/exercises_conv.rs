@@ -5,7 +5,6 @@
 use cnnkit_homework::*;
 use cnnkit_nn::arith::Padding;
 
-
 use crate::common::{conv_loops, Mistakes};
 
 #[test]

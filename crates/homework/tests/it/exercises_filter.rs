@@ -3,7 +3,6 @@
 
 use cnnkit_homework::*;
 
-
 use crate::common::correlate_same;
 
 fn diagonal(k: usize, on: f32, off: f32) -> Array2<f32> {

@@ -4,15 +4,13 @@
 //! `Concatenate`, `ZeroPadding2D`), in `f64` loops that share no code with the kernels,
 //! and every backward pass against central finite differences of those references.
 
-
-
+use crate::common::{assert_close, dot, finite_diff, images, random_vec, ref_pad};
 use cnnkit_nn::layers::{BatchNormModule, SeparableConv2DModule};
 use cnnkit_nn::ops::{
     self, batch_norm_inference, batch_norm_training, concat_channels, depthwise_conv2d,
     local_response_norm, scale_channels, zero_pad2d, LrnSettings,
 };
 use cnnkit_nn::prelude::*;
-use crate::common::{assert_close, dot, finite_diff, images, random_vec, ref_pad};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 

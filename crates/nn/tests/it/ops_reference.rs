@@ -2,10 +2,8 @@
 //! definitions (not from the fast kernels), and every backward pass against central
 //! finite differences, over several shapes, strides and paddings.
 
-
-
-use cnnkit_nn::prelude::*;
 use crate::common::{assert_close, dot, finite_diff, images, random_vec, ref_pad};
+use cnnkit_nn::prelude::*;
 use ndarray::{Array2, Array4};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -5,7 +5,6 @@ use cnnkit_viz::plot::{self, Style};
 use cnnkit_viz::Error;
 use ndarray::array;
 
-
 use crate::common::{balanced, has_text, texts, y_of};
 
 const LOSS: [f32; 4] = [0.9, 0.6, 0.5, 0.45];

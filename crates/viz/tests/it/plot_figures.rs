@@ -5,7 +5,6 @@ use cnnkit_nn::ops::PoolKind;
 use cnnkit_viz::figures;
 use ndarray::{array, Array2, Array3};
 
-
 use crate::common::{attr, count_text, has_text, positions, texts, well_formed};
 
 // ---- padding and stride (figures 14-6, 14-7) -------------------------------------------
