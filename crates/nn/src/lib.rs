@@ -64,10 +64,10 @@ pub mod prelude {
     pub use crate::arith::Padding;
     pub use crate::layers::{
         AvgPool2D, BatchNorm, Bilinear, Block, Concat, Conv2D, Conv2DNoBias, Conv2DTranspose,
-        Dense, DepthwiseConv2D, DepthwiseMaxPool2D, Flatten, Frozen, GlobalAvgPool2D, Identity,
-        Inception, LocalResponseNorm, MaxPool2D, Nearest, NoBias, Relu, Residual, ResidualUnit,
-        ResidualUnitDown, Same, ScaleBy, SeResidualUnit, SeparableConv2D, Sigmoid, SqueezeExcite,
-        Tanh, UpSampling2D, UseBias, Valid, ZeroPadding2D,
+        Dense, DepthwiseConv2D, DepthwiseMaxPool2D, Flatten, Frozen, GlobalAvgPool2D, Heads,
+        Identity, Inception, LocalResponseNorm, MaxPool2D, Nearest, NoBias, Relu, Residual,
+        ResidualUnit, ResidualUnitDown, Same, ScaleBy, SeResidualUnit, SeparableConv2D, Sigmoid,
+        SqueezeExcite, Tanh, UpSampling2D, UseBias, Valid, ZeroPadding2D,
     };
     pub use crate::layers::{
         FillConstant, FillNearest, FillReflect, FillWrap, Horizontal, HorizontalAndVertical,

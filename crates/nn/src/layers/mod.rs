@@ -54,6 +54,7 @@ mod depthwise;
 pub mod describe;
 mod excite;
 mod frozen;
+mod heads;
 mod norm;
 mod padding;
 mod pool;
@@ -76,6 +77,7 @@ pub use depthwise::{
 };
 pub use excite::{ScaleBy, SeResidualUnit, SeResidualUnitName, SqueezeExcite, SqueezeExciteName};
 pub use frozen::Frozen;
+pub use heads::Heads;
 pub use norm::{BatchNorm, BatchNormModule, LocalResponseNorm};
 pub use padding::ZeroPadding2D;
 pub use pool::{AvgPool2D, DepthwiseMaxPool2D, Flatten, GlobalAvgPool2D, MaxPool2D};

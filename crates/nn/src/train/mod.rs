@@ -15,23 +15,32 @@
 //! Introduced in `notebooks/06_fashion_mnist.ipynb`.
 
 mod dataset;
+mod epochs;
+mod localization;
 mod nadam;
+mod segmentation;
 
 use std::io::Write;
 use std::time::Instant;
 
-use dfdx::nn::modules::{Module, ModuleMut, ZeroGrads};
+use dfdx::nn::modules::{Module, ModuleMut};
 use dfdx::nn::tensor_collection::TensorCollection;
 use dfdx::nn::tensor_collection::{TensorOptions, ViewTensorMut};
-use dfdx::optim::{Adam, AdamConfig, Optimizer};
 use dfdx::prelude::*;
 use ndarray::{Array2, Array4};
 use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 pub use dataset::Dataset;
+pub use localization::{
+    box_iou, evaluate_localization, fit_localization, predict_localization, LocalizationData,
+    LocalizationEvaluation, Localizer, LocalizerOutput, LossWeights, NormBox,
+};
 pub use nadam::Nadam;
+pub use segmentation::{
+    evaluate_segmentation, fit_segmentation, predict_masks, SegmentationData,
+    SegmentationEvaluation, Segmenter, SegmenterOutput,
+};
 
 use crate::error::{Error, Result};
 use crate::model::{summary, Describe, FeatureShape};
@@ -102,12 +111,20 @@ pub struct EpochStats {
 pub struct History {
     /// The epochs in order.
     pub epochs: Vec<EpochStats>,
+    /// Further figures per epoch, by Keras' history key: a task with several outputs
+    /// reports each loss and metric (`class_loss`, `box_loss`, `iou`, `val_iou`, ...,
+    /// see [`fit_localization`]); empty for [`fit`].
+    pub metrics: std::collections::BTreeMap<String, Vec<f32>>,
 }
 
 impl History {
     /// A named series, as in Keras' `history.history["val_loss"]`: `loss`, `accuracy`,
-    /// `val_loss` or `val_accuracy` (empty for an unknown name or missing validation).
+    /// `val_loss`, `val_accuracy`, or a key of [`History::metrics`] (empty for an unknown
+    /// name or missing validation).
     pub fn series(&self, name: &str) -> Vec<f32> {
+        if let Some(values) = self.metrics.get(name) {
+            return values.clone();
+        }
         self.epochs
             .iter()
             .filter_map(|e| match name {
@@ -249,16 +266,6 @@ pub fn fit<M: Classifier<C, N>, const C: usize, const N: usize>(
     if let Some(v) = validation {
         check_model(model, v, "validation data")?;
     }
-    if cfg.batch_size == 0 {
-        return Err(Error::invalid("batch_size", "it must be at least 1"));
-    }
-    if cfg.max_batches == Some(0) {
-        return Err(Error::invalid(
-            "max_batches",
-            "Some(0) would train nothing; use None for whole epochs or Some(n) with n >= 1 \
-             (0이면 아무것도 학습하지 않습니다)",
-        ));
-    }
     warn_if_not_finite(train, "training");
     if let Some(v) = validation {
         warn_if_not_finite(v, "validation");
@@ -266,97 +273,66 @@ pub fn fit<M: Classifier<C, N>, const C: usize, const N: usize>(
     if train.labels.len() != train.len() {
         return Err(Error::invalid("training data", "every image needs a label"));
     }
-    crate::build::warn_if_slow();
-    let dev = Cpu::seed_from_u64(cfg.seed);
-    // Give every parameter a fresh tensor id from this call. Gradients are keyed by id, and
-    // in evcxr each cell links its own copy of dfdx, whose id counter restarts at zero: a
-    // model built in an earlier cell would share ids with the tensors made here.
-    renew_tensor_ids(model, &dev)?;
-    let mut rng = StdRng::seed_from_u64(cfg.seed);
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    let mut nadam = Nadam::new(cfg.lr);
-    let mut adam = Adam::new(
-        model,
-        AdamConfig {
-            lr: cfg.lr as f64,
-            eps: 1e-7,
-            ..Default::default()
-        },
-    );
-    let mut grads = model.try_alloc_grads()?;
-    let mut history = History::default();
-    let steps = {
-        let all = train.len().div_ceil(cfg.batch_size);
-        cfg.max_batches.map_or(all, |m| m.min(all))
-    };
-    for epoch in 0..cfg.epochs {
-        let start = Instant::now();
-        order.shuffle(&mut rng);
-        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
-        let mut next_report = 1;
-        for (step, idx) in order.chunks(cfg.batch_size).take(steps).enumerate() {
-            let x = train.batch(&dev, idx)?;
-            let y = train.targets::<N>(&dev, idx)?;
-            let logits =
-                crate::ops::without_input_gradient(|| model.try_forward_mut(x.traced(grads)))?;
-            let values = logits.with_empty_tape().as_vec();
-            let loss = cross_entropy_with_logits_loss(logits, y);
-            grads = loss.backward();
-            match cfg.optimizer {
-                OptimizerKind::Nadam => nadam.step(model, &mut grads)?,
-                OptimizerKind::Adam => adam
-                    .update(model, &grads)
-                    .map_err(|e| Error::invalid("optimizer step", e.to_string()))?,
-            }
-            model.try_zero_grads(&mut grads)?;
-            let (l, c) = batch_metrics(&values, N, idx.iter().map(|&i| train.labels[i]));
-            if !l.is_finite() {
-                return Err(Error::Training {
-                    epoch: epoch + 1,
-                    step: step + 1,
-                    why: format!(
-                        "the loss became {}: the weights overflowed. Lower the learning rate \
-                         (now {}; the lecture uses 0.001) and check the images for NaN or \
-                         infinite values (손실이 발산했습니다: 학습률을 낮추십시오)",
-                        if l.is_nan() { "NaN" } else { "infinite" },
-                        cfg.lr
-                    ),
-                });
-            }
-            loss_sum += l;
-            correct += c;
-            seen += idx.len();
-            if cfg.verbose && (step + 1) * 10 >= next_report * steps && step + 1 < steps {
-                next_report = (step + 1) * 10 / steps + 1;
-                progress_line(
-                    step + 1,
-                    steps,
-                    start,
-                    loss_sum / seen as f64,
-                    correct as f64 / seen as f64,
+    let task = epochs::Task {
+        n_train: train.len(),
+        guess_loss: Some((N.max(2) as f32).ln()),
+        step: Box::new(
+            |model: &mut M, dev: &Cpu, idx: &[usize], grads, tally: &mut ClassTally| {
+                let x = train.batch(dev, idx)?;
+                let y = train.targets::<N>(dev, idx)?;
+                let logits =
+                    crate::ops::without_input_gradient(|| model.try_forward_mut(x.traced(grads)))?;
+                let (l, c) = batch_metrics(
+                    &logits.with_empty_tape().as_vec(),
+                    N,
+                    idx.iter().map(|&i| train.labels[i]),
                 );
-            }
-        }
-        let mut stats = EpochStats {
-            loss: (loss_sum / seen.max(1) as f64) as f32,
-            accuracy: correct as f32 / seen.max(1) as f32,
-            val_loss: None,
-            val_accuracy: None,
-            seconds: 0.0,
-        };
-        if let Some(v) = validation {
-            let e = evaluate(model, v)?;
-            stats.val_loss = Some(e.loss);
-            stats.val_accuracy = Some(e.accuracy);
-        }
-        stats.seconds = start.elapsed().as_secs_f64();
-        if cfg.verbose {
-            println!("{}", epoch_line(epoch + 1, cfg.epochs, steps, &stats));
-        }
-        warn_if_diverging(stats.loss, N, epoch + 1, cfg.lr);
-        history.epochs.push(stats);
+                tally.add(l, c, idx.len());
+                Ok(cross_entropy_with_logits_loss(logits, y))
+            },
+        ),
+        validate: Box::new(|model: &M| {
+            validation
+                .map(|v| evaluate(model, v).map(|e| ClassTally::of(&e, v.len())))
+                .transpose()
+        }),
+    };
+    epochs::run(model, cfg, task)
+}
+
+/// Cross-entropy sum, correct predictions and examples seen, for [`fit`]'s progress lines.
+#[derive(Default)]
+struct ClassTally {
+    loss_sum: f64,
+    correct: usize,
+    seen: usize,
+}
+
+impl ClassTally {
+    fn add(&mut self, loss_sum: f64, correct: usize, n: usize) {
+        self.loss_sum += loss_sum;
+        self.correct += correct;
+        self.seen += n;
     }
-    Ok(history)
+
+    /// The tally of a finished evaluation (validation after each epoch).
+    fn of(e: &Evaluation, n: usize) -> Self {
+        ClassTally {
+            loss_sum: e.loss as f64 * n as f64,
+            correct: (e.accuracy as f64 * n as f64).round() as usize,
+            seen: n,
+        }
+    }
+}
+
+impl epochs::Tally for ClassTally {
+    fn loss(&self) -> f64 {
+        self.loss_sum / self.seen.max(1) as f64
+    }
+
+    fn accuracy(&self) -> f64 {
+        self.correct as f64 / self.seen.max(1) as f64
+    }
 }
 
 /// Warns (on standard error) when images hold NaN or infinite values: training on them
@@ -373,20 +349,6 @@ fn warn_if_not_finite<const C: usize>(data: &Dataset<C>, what: &str) {
             "warning: the {what} images hold {bad} NaN or infinite values (the first in image \
              {first}); the loss will become NaN. Replace them (for example with 0) before \
              training. / 경고: {what} 이미지에 NaN이나 무한대 값이 {bad}개 있습니다."
-        );
-    }
-}
-
-/// Warns when an epoch's mean loss is far above the loss of guessing among `n` classes
-/// (`ln n`): the weights are moving away from a solution, usually because the learning
-/// rate is too large.
-fn warn_if_diverging(loss: f32, n: usize, epoch: usize, lr: f32) {
-    let guessing = (n.max(2) as f32).ln();
-    if loss > 10.0 * guessing {
-        eprintln!(
-            "warning: epoch {epoch}'s loss {loss:.3e} is more than ten times the loss of \
-             guessing ({guessing:.2}): training is diverging. Lower the learning rate (now \
-             {lr}). / 경고: 손실이 무작위 추측보다 훨씬 큽니다: 학습률을 낮추십시오."
         );
     }
 }

@@ -2,13 +2,14 @@
 //! one per file. Files that change process-wide state (environment variables) stay
 //! binaries of their own beside this folder.
 
-mod common;
 mod architecture_layers;
 mod architectures;
 mod augment;
 mod checkpoint_f16;
+mod common;
 mod faults;
 mod ops_reference;
+mod tasks;
 mod train_model;
 mod transfer;
 mod transpose;

@@ -1,0 +1,176 @@
+//! The epoch loop that every `fit` of this module shares (classification, classification
+//! with localization, segmentation): shuffling, mini-batches, the optimizer step, the
+//! progress lines, validation and the [`History`]. What differs between the tasks, the
+//! forward pass with its loss and the figures reported, comes in as a closure and a
+//! [`Tally`].
+
+use std::time::Instant;
+
+use dfdx::nn::modules::ZeroGrads;
+use dfdx::nn::tensor_collection::TensorCollection;
+use dfdx::optim::{Adam, AdamConfig, Optimizer};
+use dfdx::prelude::*;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+
+use super::{epoch_line, progress_line, renew_tensor_ids, EpochStats, FitConfig, History};
+use super::{Nadam, OptimizerKind};
+use crate::error::{Error, Result};
+
+/// The scalar loss of one batch, on the tape that leads back to the weights.
+pub(super) type Loss = Tensor<Rank0, f32, Cpu, OwnedTape<f32, Cpu>>;
+
+/// The running figures of a task over the batches of an epoch, or over a whole data set.
+pub(super) trait Tally: Default {
+    /// Mean loss so far.
+    fn loss(&self) -> f64;
+    /// The headline metric so far: accuracy, or pixel accuracy for segmentation.
+    fn accuracy(&self) -> f64;
+    /// Further figures, Keras' extra history keys (`class_loss`, `iou`, ...), in order.
+    fn extra(&self) -> Vec<(&'static str, f32)> {
+        Vec::new()
+    }
+}
+
+/// What the loop needs of a task besides the model.
+pub(super) struct Task<'a, M, T> {
+    /// Training examples.
+    pub n_train: usize,
+    /// The loss of guessing (`ln n` for `n` classes): an epoch far above it warns.
+    pub guess_loss: Option<f32>,
+    /// The forward pass on examples `idx` with the tape in `grads`; adds the batch's figures
+    /// to the tally and returns the batch's mean loss.
+    #[allow(clippy::type_complexity)]
+    pub step:
+        Box<dyn FnMut(&mut M, &Cpu, &[usize], Gradients<f32, Cpu>, &mut T) -> Result<Loss> + 'a>,
+    /// The figures on the validation data, when there is any.
+    #[allow(clippy::type_complexity)]
+    pub validate: Box<dyn FnMut(&M) -> Result<Option<T>> + 'a>,
+}
+
+/// Trains `model` for `cfg.epochs` epochs of shuffled mini-batches of `task`.
+///
+/// The order of the random draws (the device seeded with `cfg.seed` for dropout, the
+/// shuffle generator seeded with it too) is the one [`super::fit`] always had, so results
+/// stay identical across this refactoring and the shipped weights reproduce.
+pub(super) fn run<M, T>(model: &mut M, cfg: &FitConfig, mut task: Task<'_, M, T>) -> Result<History>
+where
+    M: TensorCollection<f32, Cpu> + ZeroGrads<f32, Cpu>,
+    T: Tally,
+{
+    if cfg.batch_size == 0 {
+        return Err(Error::invalid("batch_size", "it must be at least 1"));
+    }
+    if cfg.max_batches == Some(0) {
+        return Err(Error::invalid(
+            "max_batches",
+            "Some(0) would train nothing; use None for whole epochs or Some(n) with n >= 1 \
+             (0이면 아무것도 학습하지 않습니다)",
+        ));
+    }
+    crate::build::warn_if_slow();
+    let dev = Cpu::seed_from_u64(cfg.seed);
+    // Give every parameter a fresh tensor id from this call. Gradients are keyed by id, and
+    // in evcxr each cell links its own copy of dfdx, whose id counter restarts at zero: a
+    // model built in an earlier cell would share ids with the tensors made here.
+    renew_tensor_ids(model, &dev)?;
+    let mut rng = StdRng::seed_from_u64(cfg.seed);
+    let mut order: Vec<usize> = (0..task.n_train).collect();
+    let mut nadam = Nadam::new(cfg.lr);
+    let mut adam = Adam::new(
+        model,
+        AdamConfig {
+            lr: cfg.lr as f64,
+            eps: 1e-7,
+            ..Default::default()
+        },
+    );
+    let mut grads = model.try_alloc_grads()?;
+    let mut history = History::default();
+    let steps = {
+        let all = task.n_train.div_ceil(cfg.batch_size);
+        cfg.max_batches.map_or(all, |m| m.min(all))
+    };
+    for epoch in 0..cfg.epochs {
+        let start = Instant::now();
+        order.shuffle(&mut rng);
+        let mut tally = T::default();
+        let mut next_report = 1;
+        for (step, idx) in order.chunks(cfg.batch_size).take(steps).enumerate() {
+            let loss = (task.step)(model, &dev, idx, grads, &mut tally)?;
+            let value = loss.array();
+            if !value.is_finite() {
+                return Err(Error::Training {
+                    epoch: epoch + 1,
+                    step: step + 1,
+                    why: format!(
+                        "the loss became {}: the weights overflowed. Lower the learning rate \
+                         (now {}; the lecture uses 0.001) and check the images for NaN or \
+                         infinite values (손실이 발산했습니다: 학습률을 낮추십시오)",
+                        if value.is_nan() { "NaN" } else { "infinite" },
+                        cfg.lr
+                    ),
+                });
+            }
+            grads = loss.backward();
+            match cfg.optimizer {
+                OptimizerKind::Nadam => nadam.step(model, &mut grads)?,
+                OptimizerKind::Adam => adam
+                    .update(model, &grads)
+                    .map_err(|e| Error::invalid("optimizer step", e.to_string()))?,
+            }
+            model.try_zero_grads(&mut grads)?;
+            if cfg.verbose && (step + 1) * 10 >= next_report * steps && step + 1 < steps {
+                next_report = (step + 1) * 10 / steps + 1;
+                progress_line(step + 1, steps, start, tally.loss(), tally.accuracy());
+            }
+        }
+        let mut stats = EpochStats {
+            loss: tally.loss() as f32,
+            accuracy: tally.accuracy() as f32,
+            val_loss: None,
+            val_accuracy: None,
+            seconds: 0.0,
+        };
+        let mut extra: Vec<(String, f32)> = tally
+            .extra()
+            .into_iter()
+            .map(|(k, x)| (k.to_string(), x))
+            .collect();
+        if let Some(v) = (task.validate)(model)? {
+            stats.val_loss = Some(v.loss() as f32);
+            stats.val_accuracy = Some(v.accuracy() as f32);
+            extra.extend(v.extra().into_iter().map(|(k, x)| (format!("val_{k}"), x)));
+        }
+        stats.seconds = start.elapsed().as_secs_f64();
+        if cfg.verbose {
+            let mut line = epoch_line(epoch + 1, cfg.epochs, steps, &stats);
+            for (k, x) in &extra {
+                line.push_str(&format!(" - {k}: {x:.4}"));
+            }
+            println!("{line}");
+        }
+        if let Some(guess) = task.guess_loss {
+            warn_if_diverging(stats.loss, guess, epoch + 1, cfg.lr);
+        }
+        for (k, x) in extra {
+            history.metrics.entry(k).or_default().push(x);
+        }
+        history.epochs.push(stats);
+    }
+    Ok(history)
+}
+
+/// Warns when an epoch's mean loss is far above the loss of guessing (`ln n` for `n`
+/// classes): the weights are moving away from a solution, usually because the learning
+/// rate is too large.
+fn warn_if_diverging(loss: f32, guessing: f32, epoch: usize, lr: f32) {
+    if loss > 10.0 * guessing {
+        eprintln!(
+            "warning: epoch {epoch}'s loss {loss:.3e} is more than ten times the loss of \
+             guessing ({guessing:.2}): training is diverging. Lower the learning rate (now \
+             {lr}). / 경고: 손실이 무작위 추측보다 훨씬 큽니다: 학습률을 낮추십시오."
+        );
+    }
+}
