@@ -1,7 +1,8 @@
 //! # cnnkit-data
 //!
-//! Data sets and sample images for the chapter-14 CNN notebooks: Fashion-MNIST and a few
-//! photos for the filter demos. Plain arrays and bytes: no tensors, no plotting.
+//! Data sets and sample images for the chapter-14 CNN notebooks: Fashion-MNIST, canvases
+//! made from it for localization, detection and segmentation, and a few photos for the
+//! filter demos. Plain arrays and bytes: no tensors, no plotting.
 //!
 //! | item | what it is | Keras equivalent in the lecture |
 //! |---|---|---|
@@ -10,6 +11,7 @@
 //! | [`Split::split_at`] | train / validation split (55,000 / 5,000) | `X_train_full[:-5000]`, `X_train_full[-5000:]` |
 //! | [`class_name`], [`CLASS_NAMES_KO`], [`CLASS_NAMES_EN`] | label names | `class_names` |
 //! | [`sample_images`], [`photo`] | real photographs (a cat, a coffee cup, ...) | `load_sample_images()` |
+//! | [`canvas`] | synthetic detection / segmentation canvases: items at random places, exact boxes, masks | (the book downloads its data sets) |
 //!
 //! # Where Fashion-MNIST comes from
 //!
@@ -52,6 +54,7 @@
 #![warn(missing_docs)]
 
 pub mod cache;
+pub mod canvas;
 mod download;
 mod error;
 mod fashion;

@@ -2,6 +2,7 @@
 //! one per file. Files that change process-wide state (environment variables) stay
 //! binaries of their own beside this folder.
 
+mod canvas;
 mod common;
 mod data_debian;
 mod data_download;
