@@ -35,7 +35,7 @@ fn every_photo_has_a_licence_on_record() {
         );
         assert!(!info.author.is_empty());
     }
-    let readme = include_str!("../assets/photos/README.md");
+    let readme = include_str!("../../assets/photos/README.md");
     for name in cnnkit_data::PHOTO_NAMES {
         assert!(
             readme.contains(&format!("`{name}.jpg`")),
