@@ -4,6 +4,8 @@
 //! ```text
 //! cargo run --release -p cnnkit --example bench              # 400 steps at batch 32 (< 2 minutes)
 //! cargo run --release -p cnnkit --example bench -- --quick   # smoke run for CI
+//! cargo run --release -p cnnkit --example bench -- --transpose   # only the machine and
+//!                                        # the transposed-convolution table (seconds)
 //! cargo run --release -p cnnkit --example bench -- --steps 1000   # the comparison with
 //!                                        # PyTorch and Keras over 1,000 steps (~3 minutes)
 //! cargo run --profile evcxr-tuned -p cnnkit --example bench  # as inside a notebook cell
@@ -14,7 +16,9 @@
 //! and the fraction of the FMA peak); inference images/s at batch 256; peak resident
 //! memory. Then the same for the small ResNet (`architectures::SmallResNet`), with the
 //! time of each of its units and of batch normalization, the residual addition and a
-//! depthwise convolution beside a convolution of the same size. Compare with PyTorch and Keras in the same run with
+//! depthwise convolution beside a convolution of the same size. Between the two, the
+//! transposed convolution of a segmentation decoder beside the convolution it is the
+//! gradient of, as kernels and as layers. Compare with PyTorch and Keras in the same run with
 //! `scripts/anchor_bench.py` (`make bench-anchors`, see docs/performance.md).
 
 use std::time::Instant;
@@ -33,12 +37,14 @@ use rand::{Rng, SeedableRng};
 struct Args {
     quick: bool,
     steps: usize,
+    transpose_only: bool,
 }
 
 fn args() -> Args {
     let mut a = Args {
         quick: false,
         steps: 400,
+        transpose_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -47,6 +53,7 @@ fn args() -> Args {
                 a.quick = true;
                 a.steps = 20;
             }
+            "--transpose" => a.transpose_only = true,
             "--steps" => match it.next().and_then(|s| s.parse().ok()) {
                 Some(n) if n > 0 => a.steps = n,
                 _ => usage("--steps needs a positive number of training steps"),
@@ -58,7 +65,7 @@ fn args() -> Args {
 }
 
 fn usage(problem: &str) -> ! {
-    eprintln!("bench: {problem}\nusage: bench [--quick] [--steps N]");
+    eprintln!("bench: {problem}\nusage: bench [--quick] [--transpose] [--steps N]");
     std::process::exit(2)
 }
 
@@ -376,7 +383,12 @@ fn main() {
         cnnkit_kernels::simd::instruction_set().name()
     );
 
+    if a.transpose_only {
+        transpose_table(32, if a.quick { 2 } else { 10 });
+        return;
+    }
     per_layer_table(32, if a.quick { 2 } else { 5 });
+    transpose_table(32, if a.quick { 2 } else { 5 });
 
     let (train, source) = data(if a.quick { 2048 } else { 12_800 });
     println!("\n[data] {source}, {} training images", train.len());
@@ -543,4 +555,132 @@ fn resnet_unit_table(batch: usize, reps: usize) {
         batch
     );
     let _ = time_unit!(reps, "depthwise conv 3x3", DepthwiseConv2D<32, 3, 1, Same>, 32, 28, batch);
+}
+
+/// A decoder's transposed convolution (16x16x32 to 32x32x16, 3x3, stride 2, `same`) beside
+/// the convolution whose input gradient it is (32x32x16 to 16x16x32): the kernels' forward
+/// and backward (input, weight and bias gradients) in the style of [`per_layer_table`],
+/// then the layers with the tape as in a training step.
+fn transpose_table(batch: usize, reps: usize) {
+    println!(
+        "\n[transpose] batch {batch}, best of {reps}: forward and backward (input, weight and bias gradients)"
+    );
+    println!(
+        "  {:<38}{:>10}{:>10}{:>10}{:>10}",
+        "layer", "fwd ms", "GFLOP/s", "bwd ms", "GFLOP/s"
+    );
+    let t = conv::TransposeGeometry::new(batch, (16, 16, 32), 16, (3, 3), (2, 2), Padding::Same)
+        .unwrap();
+    let (x, w, b) = (
+        random(t.input_len(), 1),
+        random(t.weight_len(), 2),
+        random(t.out_c(), 3),
+    );
+    let mut out = vec![0.0; t.output_len()];
+    let tf = best_of(reps, || {
+        conv::conv2d_transpose_forward(&t, &x, &w, &b, true, &mut out)
+    });
+    let (mut dx, mut dw, mut db) = (
+        vec![0.0; t.input_len()],
+        vec![0.0; t.weight_len()],
+        vec![0.0; t.out_c()],
+    );
+    let mut tb = f64::INFINITY;
+    for _ in 0..=reps {
+        conv::conv2d_transpose_forward(&t, &x, &w, &b, true, &mut out);
+        let mut dout = out.clone();
+        let start = Instant::now();
+        conv::conv2d_transpose_backward(
+            &t,
+            &x,
+            &w,
+            &out,
+            true,
+            &mut dout,
+            Some(&mut dx),
+            &mut dw,
+            &mut db,
+        );
+        tb = tb.min(start.elapsed().as_secs_f64());
+    }
+    let flops = t.forward_flops();
+    println!(
+        "  {:<38}{:>10.2}{:>10.0}{:>10.2}{:>10.0}",
+        "conv2d_transpose 16x16x32->32x32x16 s2",
+        tf * 1e3,
+        flops / tf / 1e9,
+        tb * 1e3,
+        2.0 * flops / tb / 1e9
+    );
+    // The convolution of the same kernel: its input is the transposed one's output.
+    let g = t.conv;
+    let (x, b) = (random(g.input_len(), 4), random(g.out_c, 5));
+    let mut out = vec![0.0; g.output_len()];
+    let tf = best_of(reps, || {
+        conv::conv2d_forward(&g, &x, &w, &b, true, &mut out)
+    });
+    let (mut dx, mut db) = (vec![0.0; g.input_len()], vec![0.0; g.out_c]);
+    let mut tb = f64::INFINITY;
+    for _ in 0..=reps {
+        conv::conv2d_forward(&g, &x, &w, &b, true, &mut out);
+        let mut dout = out.clone();
+        let start = Instant::now();
+        conv::conv2d_backward(
+            &g,
+            &x,
+            &w,
+            &out,
+            true,
+            &mut dout,
+            Some(&mut dx),
+            &mut dw,
+            &mut db,
+        );
+        tb = tb.min(start.elapsed().as_secs_f64());
+    }
+    println!(
+        "  {:<38}{:>10.2}{:>10.0}{:>10.2}{:>10.0}",
+        "conv2d 32x32x16->16x16x32 s2",
+        tf * 1e3,
+        flops / tf / 1e9,
+        tb * 1e3,
+        2.0 * flops / tb / 1e9
+    );
+    println!("  layers with the tape: inference forward, training forward and backward");
+    println!(
+        "  {:<34}{:>10}{:>10}{:>10}",
+        "layer", "infer ms", "fwd ms", "bwd ms"
+    );
+    let _ = time_unit!(
+        reps,
+        "Conv2DTranspose<32, 16, 3, 2, Same>",
+        Conv2DTranspose<32, 16, 3, 2, Same, Relu>,
+        32,
+        16,
+        batch
+    );
+    let _ = time_unit!(
+        reps,
+        "Conv2D<16, 32, 3, 2, Same>",
+        Conv2D<16, 32, 3, 2, Same, Relu>,
+        16,
+        32,
+        batch
+    );
+    let _ = time_unit!(
+        reps,
+        "UpSampling2D<2> 16x16x32",
+        UpSampling2D<2>,
+        32,
+        16,
+        batch
+    );
+    let _ = time_unit!(
+        reps,
+        "UpSampling2D<2, Bilinear> 16x16x32",
+        UpSampling2D<2, Bilinear>,
+        32,
+        16,
+        batch
+    );
 }
