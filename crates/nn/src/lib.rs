@@ -14,7 +14,8 @@
 //! | [`model`] | `summary()` with total, trainable and non-trainable parameters |
 //! | [`architectures`] | LeNet-5, AlexNet, VGG-16, GoogLeNet, ResNet-34, Xception, SE-ResNet, the lecture's CNN, a small ResNet |
 //! | [`train`] | `fit`, `evaluate`, `predict`, `History`, Nadam |
-//! | [`metrics`] | accuracy, confusion matrix, per-class accuracy, misclassified images |
+//! | [`metrics`] | accuracy, confusion matrix, per-class accuracy, misclassified images; pixel accuracy and IoU per class for segmentation |
+//! | [`detection`] | boxes, IoU, non-max suppression, average precision and mAP |
 //! | [`checkpoint`] | saving and loading weights (safetensors), atomically |
 //! | [`quick`] | quick mode (`CNNKIT_QUICK=1`) for CI |
 //! | [`build`] | how the crates were compiled (a warning when evcxr's checks slow them down) |
@@ -27,6 +28,7 @@ pub mod architectures;
 pub mod arith;
 pub mod build;
 pub mod checkpoint;
+pub mod detection;
 pub mod error;
 pub mod init;
 pub mod layers;

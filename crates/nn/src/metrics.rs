@@ -16,6 +16,38 @@
 //!
 //! Introduced in `notebooks/06_fashion_mnist.ipynb`.
 //!
+//! # Semantic segmentation
+//!
+//! A segmentation model classifies every pixel, so its metrics come from the same
+//! confusion matrix, counted over pixels instead of images:
+//!
+//! | function | definition | Keras equivalent |
+//! |---|---|---|
+//! | [`pixel_confusion_matrix`] | `cm[[t, p]]`: pixels of true class `t` predicted as `p` | `tf.math.confusion_matrix` on the flattened masks |
+//! | [`pixel_accuracy`] | correct pixels / all pixels (the diagonal's share) | `accuracy` on the pixels |
+//! | [`class_iou`] | `TP / (TP + FP + FN)` per class: `cm[c, c] / (row c + column c - cm[c, c])` | `keras.metrics.IoU` per class |
+//! | [`mean_iou`] | the mean of `class_iou` over the classes present | `keras.metrics.MeanIoU(num_classes)` |
+//!
+//! A class is *present* when it occurs in the true masks or in the predictions (its union
+//! is not empty). A class absent from both has no IoU (NaN in [`class_iou`]) and is left
+//! out of [`mean_iou`], as in Keras' `MeanIoU`; a class that is predicted but absent from
+//! the truth has IoU 0 and counts. The background (mask value 0 on the canvases of
+//! `cnnkit_data::canvas`) is a class like the others; leave it out by averaging
+//! `class_iou(&cm)[1..]` yourself.
+//!
+//! ```
+//! use cnnkit_nn::metrics::{class_iou, mean_iou, pixel_accuracy, pixel_confusion_matrix};
+//! let truth = ndarray::array![[0u8, 0, 1], [0, 1, 1]];
+//! let predicted = ndarray::array![[0u8, 1, 1], [0, 1, 2]];
+//! let cm = pixel_confusion_matrix(&truth, &predicted, 3)?;
+//! assert_eq!(pixel_accuracy(&cm), 4.0 / 6.0);
+//! // Class 0: 2 right of 3 true, none extra: 2/3. Class 1: 2 right, 1 extra, 1 missed: 2/4.
+//! // Class 2: predicted once, never true: 0.
+//! assert_eq!(class_iou(&cm), vec![2.0 / 3.0, 0.5, 0.0]);
+//! assert!((mean_iou(&cm) - (2.0 / 3.0 + 0.5 + 0.0) / 3.0).abs() < 1e-6);
+//! # Ok::<(), cnnkit_nn::Error>(())
+//! ```
+//!
 //! ```
 //! use cnnkit_nn::metrics::{confusion_matrix, misclassified, per_class_accuracy};
 //! let y_true: Vec<u8> = vec![0, 0, 1, 1, 2, 2];
@@ -27,7 +59,7 @@
 //! # Ok::<(), cnnkit_nn::Error>(())
 //! ```
 
-use ndarray::{Array2, ArrayView2, AsArray, Ix2};
+use ndarray::{Array2, ArrayView, ArrayView2, AsArray, Dimension, Ix2};
 
 use crate::error::{Error, Result};
 
@@ -213,4 +245,144 @@ pub fn top_confusions<'a>(
     cells.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
     cells.truncate(k);
     cells
+}
+
+/// Counts, over all pixels of all masks, how many of true class `t` were predicted as `p`:
+/// `cm[[t, p]]`, rows true classes and columns predictions, as [`confusion_matrix`] does
+/// for images.
+///
+/// # Shapes
+/// `true_masks`, `predicted_masks`: the same shape, e.g. `(n, h, w)` (a `CanvasSet`'s
+/// `masks()` and a segmentation model's predicted masks); result `(n_classes, n_classes)`.
+///
+/// # Errors
+/// [`Error::Invalid`] when the shapes differ, `n_classes` is 0, or a value is not below
+/// `n_classes`.
+///
+/// ```
+/// let truth = ndarray::array![[[0u8, 3], [3, 3]]];
+/// let predicted = ndarray::array![[[0u8, 3], [0, 3]]];
+/// let cm = cnnkit_nn::metrics::pixel_confusion_matrix(&truth, &predicted, 11)?;
+/// assert_eq!((cm[[0, 0]], cm[[3, 3]], cm[[3, 0]], cm.sum()), (1, 2, 1, 4));
+/// let err = cnnkit_nn::metrics::pixel_confusion_matrix(&truth, &predicted, 3).unwrap_err();
+/// assert!(err.to_string().contains("value 3"), "{err}");
+/// # Ok::<(), cnnkit_nn::Error>(())
+/// ```
+pub fn pixel_confusion_matrix<'a, 'b, D: Dimension>(
+    true_masks: impl AsArray<'a, u8, D>,
+    predicted_masks: impl AsArray<'b, u8, D>,
+    n_classes: usize,
+) -> Result<Array2<usize>> {
+    let truth: ArrayView<'a, u8, D> = true_masks.into();
+    let predicted: ArrayView<'b, u8, D> = predicted_masks.into();
+    if truth.shape() != predicted.shape() {
+        return Err(Error::invalid(
+            "masks",
+            format!(
+                "the true masks are {:?} but the predicted ones {:?}: predict the same images, \
+                 one class per pixel",
+                truth.shape(),
+                predicted.shape()
+            ),
+        ));
+    }
+    if n_classes == 0 {
+        return Err(Error::invalid(
+            "n_classes",
+            "a confusion matrix needs at least one class (the canvases' masks have 11)",
+        ));
+    }
+    let mut cm = Array2::<usize>::zeros((n_classes, n_classes));
+    for (&t, &p) in truth.iter().zip(predicted.iter()) {
+        let (t, p) = (t as usize, p as usize);
+        if t >= n_classes || p >= n_classes {
+            let (what, v) = if t >= n_classes {
+                ("true mask", t)
+            } else {
+                ("predicted mask", p)
+            };
+            return Err(Error::invalid(
+                "masks",
+                format!(
+                    "the {what} holds the value {v}, but there are only {n_classes} classes \
+                     (0..={}); pass the number of mask classes (11 for the canvases: \
+                     background and ten items)",
+                    n_classes - 1
+                ),
+            ));
+        }
+        cm[[t, p]] += 1;
+    }
+    Ok(cm)
+}
+
+/// The fraction of pixels predicted right: the diagonal of a pixel confusion matrix over
+/// its sum (NaN for an empty matrix).
+///
+/// ```
+/// let cm = ndarray::array![[6_usize, 2], [0, 2]];
+/// assert_eq!(cnnkit_nn::metrics::pixel_accuracy(&cm), 0.8);
+/// ```
+pub fn pixel_accuracy<'a>(cm: impl AsArray<'a, usize, Ix2>) -> f32 {
+    let cm: ArrayView2<'a, usize> = cm.into();
+    let total: usize = cm.sum();
+    let right: usize = cm.diag().sum();
+    if total == 0 {
+        f32::NAN
+    } else {
+        (right as f64 / total as f64) as f32
+    }
+}
+
+/// The IoU of each class, `TP / (TP + FP + FN)`: the pixels of the class in both the truth
+/// and the prediction, over the pixels of the class in either. NaN for a class absent
+/// from both (see the [module documentation](self)).
+///
+/// # Shapes
+/// `cm`: `(classes, classes)` with true classes as rows; result: `classes` values.
+///
+/// ```
+/// let cm = ndarray::array![[5_usize, 1, 0], [1, 3, 0], [0, 0, 0]];
+/// let iou = cnnkit_nn::metrics::class_iou(&cm);
+/// // Class 0: 5 / (6 + 6 - 5); class 1: 3 / (4 + 4 - 3); class 2 never occurs.
+/// assert_eq!((iou[0], iou[1]), (5.0 / 7.0, 3.0 / 5.0));
+/// assert!(iou[2].is_nan());
+/// ```
+pub fn class_iou<'a>(cm: impl AsArray<'a, usize, Ix2>) -> Vec<f32> {
+    let cm: ArrayView2<'a, usize> = cm.into();
+    let (rows, cols) = cm.dim();
+    (0..rows.max(cols))
+        .map(|c| {
+            let tp = cm.get((c, c)).copied().unwrap_or(0);
+            let truth: usize = if c < rows { cm.row(c).sum() } else { 0 };
+            let predicted: usize = if c < cols { cm.column(c).sum() } else { 0 };
+            let union = truth + predicted - tp;
+            if union == 0 {
+                f32::NAN
+            } else {
+                (tp as f64 / union as f64) as f32
+            }
+        })
+        .collect()
+}
+
+/// The mean of [`class_iou`] over the classes present (in the truth or the prediction),
+/// Keras' `MeanIoU`; NaN when no class is present (an empty matrix).
+///
+/// ```
+/// let cm = ndarray::array![[5_usize, 1, 0], [1, 3, 0], [0, 0, 0]];
+/// let m = cnnkit_nn::metrics::mean_iou(&cm);
+/// assert!((m - (5.0 / 7.0 + 3.0 / 5.0) / 2.0).abs() < 1e-7); // class 2 left out
+/// ```
+pub fn mean_iou<'a>(cm: impl AsArray<'a, usize, Ix2>) -> f32 {
+    let present: Vec<f64> = class_iou(cm)
+        .into_iter()
+        .filter(|v| !v.is_nan())
+        .map(f64::from)
+        .collect();
+    if present.is_empty() {
+        f32::NAN
+    } else {
+        (present.iter().sum::<f64>() / present.len() as f64) as f32
+    }
 }

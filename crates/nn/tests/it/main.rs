@@ -7,6 +7,7 @@ mod architectures;
 mod augment;
 mod checkpoint_f16;
 mod common;
+mod detection;
 mod faults;
 mod ops_reference;
 mod tasks;
