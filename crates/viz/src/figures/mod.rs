@@ -19,6 +19,8 @@
 //! | Xception | depthwise separable convolution | [`depthwise_separable`] |
 //! | SENet | squeeze-and-excitation block | [`se_block`] |
 //! | AlexNet | data augmentation: an image and random versions of it | [`augmented`] |
+//! | 14-24, 14-25 | localization and detection: canvases with true and predicted boxes | [`detection_boxes`], [`canvas_boxes`] |
+//! | semantic segmentation | images beside true and predicted masks, a colour per class | [`segmentation`], [`mask_rgb`] |
 //!
 //! Every function returns an [`Svg`](crate::plot::Svg): the last expression of a notebook
 //! cell shows it, `.save("figures/x.svg")` writes it. The geometry (output sizes, Keras'
@@ -36,16 +38,20 @@
 mod architecture;
 mod augment;
 mod blocks;
+mod detection;
 mod grid;
 mod padding;
 mod pooling;
 mod receptive;
+mod segmentation;
 mod stack;
 
 pub use architecture::{cnn_architecture, LECTURE_CNN};
 pub use augment::{augmented, augmented_with};
 pub use blocks::{depthwise_separable, inception_module, residual_unit, resnet34_stack, se_block};
+pub use detection::{canvas_boxes, detection_boxes, PREDICTED_BOX, TRUE_BOX};
 pub use padding::padding_grid;
 pub use pooling::{depthwise_pooling_diagram, pooling_grid, pooling_invariance};
 pub use receptive::receptive_field;
+pub use segmentation::{mask_color, mask_rgb, segmentation, BACKGROUND};
 pub use stack::feature_map_stack;

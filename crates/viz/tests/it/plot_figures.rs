@@ -287,3 +287,47 @@ fn feature_map_stack_draws_input_filters_maps_and_the_stack() {
             .unwrap_err();
     assert!(err.to_string().contains("differ in size"), "{err}");
 }
+
+// ---- semantic segmentation (notebook 10) ---------------------------------------------------
+
+#[test]
+fn segmentation_colours_each_class_and_names_it_in_the_legend() {
+    let image = Array2::<f32>::zeros((4, 4));
+    let truth = array![[0u8, 1, 1, 0], [0, 3, 3, 0], [0, 0, 0, 0], [11, 0, 0, 0]];
+    let fig = figures::segmentation(
+        &[image.view(), image.view()],
+        &[vec![truth.view(), truth.view()]],
+        &["입력", "정답"],
+        &["티셔츠/탑", "바지", "풀오버"],
+    )
+    .unwrap();
+    let svg = fig.as_str();
+    well_formed(svg);
+    assert_eq!(svg.matches("<image").count(), 4);
+    for name in ["입력", "정답", "배경", "티셔츠/탑", "바지", "풀오버"] {
+        assert!(has_text(svg, name), "{name} missing");
+    }
+    let rgb = figures::mask_rgb(truth.view());
+    assert_eq!(rgb.get_pixel(0, 0).0, [0, 0, 0]);
+    assert_eq!(rgb.get_pixel(1, 0).0, [31, 119, 180]); // class 0: tab10 blue
+    assert_eq!(rgb.get_pixel(1, 1).0, [44, 160, 44]); // class 2: tab10 green
+    assert_eq!(rgb.get_pixel(0, 3).0, [255, 255, 255]); // no such class
+}
+
+#[test]
+fn segmentation_rejects_masks_that_do_not_match_the_images() {
+    let image = Array2::<f32>::zeros((4, 4));
+    let small = Array2::<u8>::zeros((3, 4));
+    let err = figures::segmentation(&[image.view()], &[vec![small.view()]], &["a", "b"], &["c"])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("(3, 4)"), "{err}");
+    let err = figures::segmentation(&[image.view()], &[vec![]], &["a", "b"], &["c"])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("0 masks for 1 images"), "{err}");
+    let err = figures::segmentation(&[image.view()], &[], &["a", "b"], &["c"])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("2 titles for 1 columns"), "{err}");
+}
