@@ -148,21 +148,6 @@ pub struct LocalizationEvaluation {
     pub mean_iou: f32,
 }
 
-/// Intersection over union of two boxes `[x_min, y_min, x_max, y_max]`; 0 when both are
-/// empty. A predicted box with `min > max` counts as empty.
-pub fn box_iou(a: &NormBox, b: &NormBox) -> f32 {
-    let area = |r: &NormBox| (r[2] - r[0]).max(0.0) * (r[3] - r[1]).max(0.0);
-    let iw = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
-    let ih = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
-    let inter = iw * ih;
-    let union = area(a) + area(b) - inter;
-    if union > 0.0 {
-        inter / union
-    } else {
-        0.0
-    }
-}
-
 #[derive(Default)]
 struct LocTally {
     class_loss: f64,
@@ -195,7 +180,7 @@ impl LocTally {
                 .map(|(a, b)| ((a - b) * (a - b)) as f64)
                 .sum();
             self.box_loss += se / 4.0;
-            self.iou += box_iou(&p, &t) as f64;
+            self.iou += crate::detection::iou(p, t) as f64;
             self.seen += 1;
         }
     }

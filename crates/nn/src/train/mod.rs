@@ -33,7 +33,7 @@ use rand::SeedableRng;
 
 pub use dataset::Dataset;
 pub use localization::{
-    box_iou, evaluate_localization, fit_localization, predict_localization, LocalizationData,
+    evaluate_localization, fit_localization, predict_localization, LocalizationData,
     LocalizationEvaluation, Localizer, LocalizerOutput, LossWeights, NormBox,
 };
 pub use nadam::Nadam;

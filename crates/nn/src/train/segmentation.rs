@@ -12,11 +12,12 @@
 use dfdx::nn::modules::{Module, ModuleMut};
 use dfdx::nn::tensor_collection::TensorCollection;
 use dfdx::prelude::*;
-use ndarray::Array3;
+use ndarray::{Array2, Array3};
 
 use super::epochs::{self, Tally};
 use super::{argmax, check_model, warn_if_not_finite, Dataset, FitConfig, History};
 use crate::error::{Error, Result};
+use crate::metrics;
 use crate::model::{summary, Describe, FeatureShape};
 use crate::ops::Images;
 
@@ -137,52 +138,27 @@ pub struct SegmentationEvaluation {
     pub class_iou: Vec<f32>,
 }
 
-/// Loss sum and the pixel confusion matrix (`truth * K + predicted`).
+/// Loss sum and the pixel confusion matrix (`cm[[truth, predicted]]`, as
+/// [`crate::metrics::pixel_confusion_matrix`] counts it).
 #[derive(Default)]
 struct SegTally {
     loss_sum: f64,
     pixels: usize,
-    confusion: Vec<u64>,
+    confusion: Array2<usize>,
 }
 
 impl SegTally {
     fn add(&mut self, k: usize, logits: &[f32], truth: impl Iterator<Item = u8>) {
         if self.confusion.is_empty() {
-            self.confusion = vec![0; k * k];
+            self.confusion = Array2::zeros((k, k));
         }
         for (row, t) in logits.chunks_exact(k).zip(truth) {
             let max = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
             let sum: f32 = row.iter().map(|v| (v - max).exp()).sum();
             self.loss_sum += (max + sum.ln() - row[t as usize]) as f64;
-            self.confusion[t as usize * k + argmax(row)] += 1;
+            self.confusion[[t as usize, argmax(row)]] += 1;
             self.pixels += 1;
         }
-    }
-
-    fn class_iou(&self) -> Vec<f32> {
-        let k = (self.confusion.len() as f64).sqrt() as usize;
-        (0..k)
-            .map(|c| {
-                let tp = self.confusion[c * k + c];
-                let truth: u64 = (0..k).map(|p| self.confusion[c * k + p]).sum();
-                let predicted: u64 = (0..k).map(|t| self.confusion[t * k + c]).sum();
-                let union = truth + predicted - tp;
-                if union == 0 {
-                    f32::NAN
-                } else {
-                    tp as f32 / union as f32
-                }
-            })
-            .collect()
-    }
-
-    fn mean_iou(&self) -> f32 {
-        let present: Vec<f32> = self
-            .class_iou()
-            .into_iter()
-            .filter(|v| !v.is_nan())
-            .collect();
-        present.iter().sum::<f32>() / present.len().max(1) as f32
     }
 }
 
@@ -192,13 +168,11 @@ impl Tally for SegTally {
     }
 
     fn accuracy(&self) -> f64 {
-        let k = (self.confusion.len() as f64).sqrt() as usize;
-        let right: u64 = (0..k).map(|c| self.confusion[c * k + c]).sum();
-        right as f64 / self.pixels.max(1) as f64
+        self.confusion.diag().sum() as f64 / self.pixels.max(1) as f64
     }
 
     fn extra(&self) -> Vec<(&'static str, f32)> {
-        vec![("mean_iou", self.mean_iou())]
+        vec![("mean_iou", metrics::mean_iou(&self.confusion))]
     }
 }
 
@@ -316,8 +290,8 @@ pub fn evaluate_segmentation<M: Segmenter<C, K>, const C: usize, const K: usize>
     Ok(SegmentationEvaluation {
         loss: t.loss() as f32,
         pixel_accuracy: t.accuracy() as f32,
-        mean_iou: t.mean_iou(),
-        class_iou: t.class_iou(),
+        mean_iou: metrics::mean_iou(&t.confusion),
+        class_iou: metrics::class_iou(&t.confusion),
     })
 }
 

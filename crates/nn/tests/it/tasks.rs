@@ -3,9 +3,10 @@
 //! Reference values are computed here from the models' own predictions with plain loops,
 //! or by hand in the comments.
 
+use cnnkit_nn::detection::iou as box_iou;
 use cnnkit_nn::prelude::*;
 use cnnkit_nn::train::{
-    box_iou, evaluate_localization, evaluate_segmentation, fit_localization, fit_segmentation,
+    evaluate_localization, evaluate_segmentation, fit_localization, fit_segmentation,
     predict_localization, predict_masks, LocalizationData, LossWeights, SegmentationData,
 };
 use ndarray::{Array3, Array4};
@@ -53,13 +54,13 @@ fn quiet(epochs: usize) -> FitConfig {
 #[test]
 fn box_iou_by_hand() {
     // Two 2x2 squares overlapping in a 1x1 corner: 1 / (4 + 4 - 1).
-    assert!((box_iou(&[0.0, 0.0, 2.0, 2.0], &[1.0, 1.0, 3.0, 3.0]) - 1.0 / 7.0).abs() < 1e-6);
-    assert_eq!(box_iou(&[0.0, 0.0, 1.0, 1.0], &[0.0, 0.0, 1.0, 1.0]), 1.0);
-    assert_eq!(box_iou(&[0.0, 0.0, 1.0, 1.0], &[2.0, 2.0, 3.0, 3.0]), 0.0);
+    assert!((box_iou([0.0, 0.0, 2.0, 2.0], [1.0, 1.0, 3.0, 3.0]) - 1.0 / 7.0).abs() < 1e-6);
+    assert_eq!(box_iou([0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 1.0]), 1.0);
+    assert_eq!(box_iou([0.0, 0.0, 1.0, 1.0], [2.0, 2.0, 3.0, 3.0]), 0.0);
     // A box inside another: its area over the outer one's, 1 / 4.
-    assert!((box_iou(&[0.0, 0.0, 2.0, 2.0], &[0.5, 0.5, 1.5, 1.5]) - 0.25).abs() < 1e-6);
+    assert!((box_iou([0.0, 0.0, 2.0, 2.0], [0.5, 0.5, 1.5, 1.5]) - 0.25).abs() < 1e-6);
     // An inverted (empty) predicted box overlaps nothing.
-    assert_eq!(box_iou(&[1.0, 1.0, 0.0, 0.0], &[0.0, 0.0, 1.0, 1.0]), 0.0);
+    assert_eq!(box_iou([1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0]), 0.0);
 }
 
 #[test]
@@ -158,7 +159,7 @@ fn localization_learns_classes_and_boxes() {
     for (row, t) in boxes.rows().into_iter().zip(&train.boxes) {
         let p = [row[0], row[1], row[2], row[3]];
         mse += p.iter().zip(t).map(|(a, b)| (a - b) * (a - b)).sum::<f32>() / 4.0;
-        iou += box_iou(&p, t);
+        iou += box_iou(p, *t);
     }
     assert!((after.accuracy - acc).abs() < 1e-6);
     assert!(
