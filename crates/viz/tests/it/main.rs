@@ -3,6 +3,7 @@
 //! binaries of their own beside this folder.
 
 mod common;
+mod detection_figures;
 mod metrics_inspect;
 mod plot_charts;
 mod plot_figures;
