@@ -17,7 +17,7 @@
 //! |---|---|---|
 //! | `cnnkit-kernels` | (not re-exported) | convolution and pooling on `f32` slices, SIMD dispatch, scratch memory |
 //! | `cnnkit-data` | [`data`] | Fashion-MNIST (verified cache and download), sample photos, atomic file writes |
-//! | `cnnkit-nn` | [`arith`], [`ops`], [`layers`], [`architectures`], [`init`], [`model`], [`train`], [`metrics`], [`checkpoint`], [`quick`], [`build`] | differentiable ops on dfdx tensors, Keras-like layers, `summary`, `fit`, checkpoints |
+//! | `cnnkit-nn` | [`arith`], [`ops`], [`layers`], [`architectures`], [`init`], [`model`], [`train`], [`metrics`], [`detection`], [`checkpoint`], [`quick`], [`build`] | differentiable ops on dfdx tensors, Keras-like layers, `summary`, `fit`, checkpoints |
 //! | `cnnkit-pretrained` | [`pretrained`] | the shipped Fashion-MNIST models: verified loading, the training recipe |
 //! | `cnnkit-viz` | [`plot`], [`figures`], [`inspect`], [`show`] | charts (SVG), images (PNG), tables, the book's figures, model inspection |
 //! | `cnnkit-homework` | [`exercises`] | the homework checkers and the grading protocol |
@@ -38,7 +38,8 @@
 pub use cnnkit_data as data;
 pub use cnnkit_homework as exercises;
 pub use cnnkit_nn::{
-    architectures, arith, build, checkpoint, init, layers, metrics, model, ops, quick, train,
+    architectures, arith, build, checkpoint, detection, init, layers, metrics, model, ops, quick,
+    train,
 };
 pub use cnnkit_pretrained as pretrained;
 pub use cnnkit_viz::{figures, inspect, plot, show};
