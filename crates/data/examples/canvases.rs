@@ -3,9 +3,10 @@
 //! Loads Fashion-MNIST (found locally, as `FashionMnist::load` does), then times 10,000
 //! training canvases in three settings and prints one line each. The times are not
 //! asserted anywhere: they depend on the machine and its load. Measured on the shared
-//! 2-core machine (2026-12-02, release build): 0.12-0.17 s for one object on 64x64,
-//! 0.20-0.23 s for 1-3 objects, 1.0 s for 96x96 with 2-4 scaled objects (most of it
-//! bilinear resizing of items whose placement is then rejected for overlapping).
+//! 2-core machine (2026-12-02, release build, load average 2 to 3): 0.12-0.3 s for one
+//! object on 64x64, 0.2-0.36 s for 1-3 objects, 1.0-1.2 s for 96x96 with 2-4 scaled
+//! objects (most of it bilinear resizing of items whose placement is then rejected for
+//! overlapping).
 
 use std::time::Instant;
 

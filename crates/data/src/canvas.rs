@@ -46,9 +46,10 @@
 //!
 //! `cargo run --release -p cnnkit-data --example canvases` generates 10,000 canvases of
 //! 64 × 64 with one to three objects each, and 96 × 96 ones with random scales, and prints
-//! the times. Measured on the shared 2-core machine (2026-12-02, release build), 10,000
-//! canvases took 0.12-0.17 s with one object on 64 × 64, 0.2 s with one to three objects
-//! (`max_iou(0.1)`), and 1.0 s on 96 × 96 with two to four objects at scales 0.75-1.5.
+//! the times. Measured on the shared 2-core machine (2026-12-02, release build, load
+//! average 2 to 3), 10,000 canvases took 0.12-0.3 s with one object on 64 × 64,
+//! 0.2-0.36 s with one to three objects (`max_iou(0.1)`), and 1.0-1.2 s on 96 × 96 with
+//! two to four objects at scales 0.75-1.5.
 //!
 //! ```
 //! use cnnkit_data::canvas::{CanvasConfig, CanvasData};
