@@ -15,7 +15,7 @@ use crate::plot::{learning_curves, RichOutput, Svg};
 /// use cnnkit_nn::train::{EpochStats, History};
 /// use cnnkit_viz::show::HistoryPlot;
 /// let e = |loss, accuracy| EpochStats { loss, accuracy, val_loss: Some(loss + 0.1), val_accuracy: Some(accuracy - 0.05), seconds: 1.0 };
-/// let history = History { epochs: vec![e(0.6, 0.78), e(0.4, 0.86), e(0.3, 0.89)] };
+/// let history = History { epochs: vec![e(0.6, 0.78), e(0.4, 0.86), e(0.3, 0.89)], ..History::default() };
 /// let svg = history.plot().unwrap();
 /// assert!(svg.as_str().contains("val_accuracy"));
 /// ```

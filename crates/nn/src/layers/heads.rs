@@ -21,8 +21,8 @@ use crate::error::Error;
 ///
 /// is `(base, Heads<Dense<F, 10>, Dense<F, 4>>)` here (logits: the softmax sits in the loss).
 /// During training the gradients of both heads' losses add up in the shared layers before
-/// them. [`crate::model::summary`] lists the rows of `A`, then those of `B`, and reports the
-/// output as the two heads' features side by side (`Flat(a + b)`); both heads must end flat.
+/// them. [`crate::model::summary`] lists the rows of `A`, then those of `B` (so its last
+/// row, and `Summary::output`, show `B`'s output); both heads must end flat.
 ///
 /// ```
 /// use cnnkit_nn::prelude::*;
@@ -32,7 +32,7 @@ use crate::error::Error;
 /// let (classes, boxes) = model.forward(dev.zeros_like(&(2, 8, 8, Const::<1>)));
 /// assert_eq!((*classes.shape(), *boxes.shape()), ((2, Const::<10>), (2, Const::<4>)));
 /// let s = summary(&model, [8, 8, 1]).unwrap();
-/// assert_eq!(s.output(), FeatureShape::Flat(14));
+/// assert_eq!(s.output(), FeatureShape::Flat(4)); // the last row: the second head
 /// assert_eq!(s.total_params(), 40 + (4 * 10 + 10) + (4 * 4 + 4));
 /// ```
 #[derive(Clone, Debug, Default)]
