@@ -15,7 +15,10 @@ use dfdx::prelude::*;
 use ndarray::Array2;
 
 use super::epochs::{self, Loss, Tally};
-use super::{argmax, batch_metrics, check_model, warn_if_not_finite, Dataset, FitConfig, History};
+use super::{
+    argmax, batch_metrics, check_model, for_each_batch, warn_if_not_finite, Dataset, FitConfig,
+    History,
+};
 use crate::error::{Error, Result};
 use crate::model::Describe;
 use crate::ops::Images;
@@ -321,10 +324,7 @@ fn tally_of<M: Localizer<C, N>, const C: usize, const N: usize>(
         weights: Some(weights),
         ..LocTally::default()
     };
-    let dev = Cpu::default();
-    let all: Vec<usize> = (0..data.len()).collect();
-    for idx in all.chunks(super::PREDICT_BATCH) {
-        let (logits, boxes) = model.try_forward(data.data.batch(&dev, idx)?)?;
+    for_each_batch(model, &data.data, |idx, (logits, boxes)| {
         tally.add(
             N,
             &logits.as_vec(),
@@ -332,7 +332,8 @@ fn tally_of<M: Localizer<C, N>, const C: usize, const N: usize>(
             idx.iter().map(|&i| data.data.labels[i]),
             idx.iter().map(|&i| data.boxes[i]),
         );
-    }
+        Ok(())
+    })?;
     Ok(tally)
 }
 
@@ -361,17 +362,15 @@ pub fn predict_localization<M: Localizer<C, N>, const C: usize, const N: usize>(
     data: &Dataset<C>,
 ) -> Result<(Vec<usize>, Array2<f32>)> {
     check_model(model, data, "prediction data")?;
-    let dev = Cpu::default();
-    let all: Vec<usize> = (0..data.len()).collect();
     let (mut classes, mut boxes) = (
         Vec::with_capacity(data.len()),
         Vec::with_capacity(data.len() * 4),
     );
-    for idx in all.chunks(super::PREDICT_BATCH) {
-        let (logits, b) = model.try_forward(data.batch(&dev, idx)?)?;
+    for_each_batch(model, data, |_, (logits, b)| {
         classes.extend(logits.as_vec().chunks_exact(N).map(argmax));
         boxes.extend(b.as_vec());
-    }
+        Ok(())
+    })?;
     let boxes = Array2::from_shape_vec((data.len(), 4), boxes)
         .map_err(|e| Error::invalid("predicted boxes", e.to_string()))?;
     Ok((classes, boxes))

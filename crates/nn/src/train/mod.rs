@@ -379,23 +379,18 @@ fn epoch_line(epoch: usize, epochs: usize, steps: usize, s: &EpochStats) -> Stri
     line
 }
 
-/// Runs the model without a tape over `data` in batches and hands each batch's logits to `f`.
-fn for_each_batch<
-    M: Module<Images<C>, Output = Tensor<(usize, Const<N>), f32, Cpu>, Error = CpuError>,
-    const C: usize,
-    const N: usize,
->(
+/// Runs the model without a tape over `data` in batches of [`PREDICT_BATCH`] and hands
+/// each batch's image indices and output to `f`: what every `evaluate` and `predict` of
+/// this module (classification, localization, segmentation) is built on.
+fn for_each_batch<M: Module<Images<C>, Error = CpuError>, const C: usize>(
     model: &M,
     data: &Dataset<C>,
-    mut f: impl FnMut(std::ops::Range<usize>, Vec<f32>),
+    mut f: impl FnMut(&[usize], M::Output) -> Result<()>,
 ) -> Result<()> {
     let dev = Cpu::default();
     let all: Vec<usize> = (0..data.len()).collect();
-    for (i, idx) in all.chunks(PREDICT_BATCH).enumerate() {
-        let x = data.batch(&dev, idx)?;
-        let logits = model.try_forward(x)?;
-        let start = i * PREDICT_BATCH;
-        f(start..start + idx.len(), logits.as_vec());
+    for idx in all.chunks(PREDICT_BATCH) {
+        f(idx, model.try_forward(data.batch(&dev, idx)?)?)?;
     }
     Ok(())
 }
@@ -416,10 +411,11 @@ pub fn evaluate<M: Classifier<C, N>, const C: usize, const N: usize>(
         ));
     }
     let (mut loss, mut correct) = (0.0f64, 0usize);
-    for_each_batch(model, data, |range, logits| {
-        let (l, c) = batch_metrics(&logits, N, data.labels[range].iter().copied());
+    for_each_batch(model, data, |idx, logits| {
+        let (l, c) = batch_metrics(&logits.as_vec(), N, idx.iter().map(|&i| data.labels[i]));
         loss += l;
         correct += c;
+        Ok(())
     })?;
     Ok(Evaluation {
         loss: (loss / data.len() as f64) as f32,
@@ -437,8 +433,8 @@ pub fn predict<M: Classifier<C, N>, const C: usize, const N: usize>(
 ) -> Result<Array2<f32>> {
     check_model(model, data, "prediction data")?;
     let mut out = Array2::<f32>::zeros((data.len(), N));
-    for_each_batch(model, data, |range, logits| {
-        for (row, logit) in range.zip(logits.chunks_exact(N)) {
+    for_each_batch(model, data, |idx, logits| {
+        for (&row, logit) in idx.iter().zip(logits.as_vec().chunks_exact(N)) {
             let max = logit.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
             let exp: Vec<f32> = logit.iter().map(|v| (v - max).exp()).collect();
             let sum: f32 = exp.iter().sum();
@@ -446,6 +442,7 @@ pub fn predict<M: Classifier<C, N>, const C: usize, const N: usize>(
                 out[[row, j]] = e / sum;
             }
         }
+        Ok(())
     })?;
     Ok(out)
 }
@@ -461,7 +458,8 @@ pub fn predict_classes<M: Classifier<C, N>, const C: usize, const N: usize>(
     let mut out = Vec::with_capacity(data.len());
     check_model(model, data, "prediction data")?;
     for_each_batch(model, data, |_, logits| {
-        out.extend(logits.chunks_exact(N).map(argmax))
+        out.extend(logits.as_vec().chunks_exact(N).map(argmax));
+        Ok(())
     })?;
     Ok(out)
 }

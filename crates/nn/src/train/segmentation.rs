@@ -15,7 +15,7 @@ use dfdx::prelude::*;
 use ndarray::{Array2, Array3};
 
 use super::epochs::{self, Tally};
-use super::{argmax, check_model, warn_if_not_finite, Dataset, FitConfig, History};
+use super::{argmax, check_model, for_each_batch, warn_if_not_finite, Dataset, FitConfig, History};
 use crate::error::{Error, Result};
 use crate::metrics;
 use crate::model::{summary, Describe, FeatureShape};
@@ -262,10 +262,7 @@ fn tally_of<M: Segmenter<C, K>, const C: usize, const K: usize>(
     data: &SegmentationData<C>,
 ) -> Result<SegTally> {
     let mut tally = SegTally::default();
-    let dev = Cpu::default();
-    let all: Vec<usize> = (0..data.len()).collect();
-    for idx in all.chunks(super::PREDICT_BATCH) {
-        let logits = model.try_forward(data.data.batch(&dev, idx)?)?;
+    for_each_batch(model, &data.data, |idx, logits| {
         if let Some(bad) = data.pixels(idx).find(|&c| c as usize >= K) {
             return Err(Error::invalid(
                 "masks",
@@ -273,7 +270,8 @@ fn tally_of<M: Segmenter<C, K>, const C: usize, const K: usize>(
             ));
         }
         tally.add(K, &logits.as_vec(), data.pixels(idx));
-    }
+        Ok(())
+    })?;
     Ok(tally)
 }
 
@@ -306,13 +304,11 @@ pub fn predict_masks<M: Segmenter<C, K>, const C: usize, const K: usize>(
 ) -> Result<Array3<u8>> {
     check_model(model, data, "prediction data")?;
     let (n, h, w, _) = data.images.dim();
-    let dev = Cpu::default();
-    let all: Vec<usize> = (0..n).collect();
     let mut out = Vec::with_capacity(n * h * w);
-    for idx in all.chunks(super::PREDICT_BATCH) {
-        let logits = model.try_forward(data.batch(&dev, idx)?)?;
+    for_each_batch(model, data, |_, logits| {
         out.extend(logits.as_vec().chunks_exact(K).map(|row| argmax(row) as u8));
-    }
+        Ok(())
+    })?;
     if out.len() != n * h * w {
         return Err(Error::invalid(
             "the model's output",
