@@ -129,6 +129,7 @@ def test_instructor_notebooks_exist_and_are_valid():
         "ex05_fashion_mnist_cnn.ipynb",
         "ex06_residual_unit.ipynb",
         "ex07_transfer_learning.ipynb",
+        "ex08_detection.ipynb",
     ]
     total = 0.0
     for path in INSTRUCTOR:
@@ -148,7 +149,7 @@ def test_instructor_notebooks_exist_and_are_valid():
         for c in code:
             if ms.is_check(c):
                 assert c.source.startswith("check_") and "let " not in c.source, c.source
-    assert total == 70
+    assert total == 80
 
 
 def test_student_notebooks_have_no_solutions_and_no_outputs():
@@ -185,7 +186,7 @@ def test_cli_writes_students_and_copies_evcxr_toml(tmp_path, capsys):
     assert rc == 0
     assert sorted(p.name for p in tmp_path.glob("*.ipynb")) == [p.name for p in INSTRUCTOR]
     assert (tmp_path / "evcxr.toml").read_text() == (EXERCISES / "evcxr.toml").read_text()
-    assert out.rstrip().splitlines()[-1] == f"7 student notebooks in {tmp_path}, 70 points in all"
+    assert out.rstrip().splitlines()[-1] == f"8 student notebooks in {tmp_path}, 80 points in all"
 
 
 def test_cli_validate_and_marker_errors(tmp_path, capsys):

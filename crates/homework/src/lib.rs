@@ -19,6 +19,7 @@
 //! | `ex05_fashion_mnist_cnn.ipynb` | [`check_fashion_cnn`] (goal: [`fashion_goal`]) |
 //! | `ex06_residual_unit.ipynb` | [`check_residual_unit_part`] (one [`UnitPart`] per check cell; all at once: [`check_residual_unit`]), [`check_inception`] |
 //! | `ex07_transfer_learning.ipynb` | [`check_few_shot`], [`check_frozen_model`], [`check_transfer`] (goal: [`transfer_goal`]) |
+//! | `ex08_detection.ipynb` | [`check_iou`], [`check_nms`], [`check_transposed_output_size`] |
 //!
 //! In exercise 6 the answer is a model type rather than a function: the placeholder is the
 //! layer [`Todo`], and a type that still contains it is not done yet.
@@ -41,6 +42,7 @@
 #![warn(missing_docs)]
 
 mod conv;
+mod detection;
 mod fashion;
 mod filter;
 mod memory;
@@ -51,6 +53,7 @@ mod transfer;
 mod verdict;
 
 pub use conv::check_conv2d;
+pub use detection::{check_iou, check_nms, check_transposed_output_size};
 pub use fashion::{
     check_fashion_cnn, check_fashion_cnn_with, fashion_goal, FashionGoal, FULL_GOAL, QUICK_GOAL,
 };

@@ -5,6 +5,7 @@
 mod common;
 mod exercises_arithmetic;
 mod exercises_conv;
+mod exercises_detection;
 mod exercises_filter;
 mod exercises_pool;
 mod exercises_residual;
