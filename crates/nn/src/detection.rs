@@ -69,6 +69,8 @@
 //! # Ok::<(), cnnkit_nn::Error>(())
 //! ```
 
+pub mod windows;
+
 use cnnkit_data::canvas::{BoxFormat, CanvasObject, CanvasSet, PixelBox};
 use ndarray::Array2;
 

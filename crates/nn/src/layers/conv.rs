@@ -111,6 +111,26 @@ where
     }
 }
 
+impl<const IN: usize, const OUT: usize, const K: usize, const S: usize, P, A, E, D>
+    Conv2DModule<IN, OUT, K, S, P, A, E, D>
+where
+    E: Dtype,
+    D: Storage<E>,
+{
+    /// A layer with the given filters (Keras' layout `(K, K, IN, OUT)`) and biases, for
+    /// weights that come from elsewhere (see [`DenseModule::to_conv2d`](super::DenseModule::to_conv2d)).
+    pub fn from_weights(
+        weight: Tensor<Rank4<K, K, IN, OUT>, E, D>,
+        bias: Tensor<Rank1<OUT>, E, D>,
+    ) -> Self {
+        Conv2DModule {
+            weight,
+            bias,
+            marker: PhantomData,
+        }
+    }
+}
+
 impl<const IN: usize, const OUT: usize, const K: usize, const S: usize, P, A, E, D> NonMutableModule
     for Conv2DModule<IN, OUT, K, S, P, A, E, D>
 where

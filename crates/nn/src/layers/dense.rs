@@ -83,6 +83,58 @@ where
     }
 }
 
+impl<const I: usize, const O: usize, A> DenseModule<I, O, A, f32, Cpu> {
+    /// The same layer as a convolution with `K × K` filters over `C` channels, stride 1
+    /// and `valid` padding: the step that turns a classifier into a fully convolutional
+    /// network (FCN, the book's chapter 14). On a `K × K × C` input the convolution gives
+    /// one position whose `O` values are this layer's outputs for the flattened input; on a
+    /// larger input it slides and gives those outputs for every `K × K` window at once.
+    ///
+    /// The weights are reused, not copied into a new order: [`super::Flatten`] reads
+    /// `(h, w, c)` row by row, so row `(h·K + w)·C + c` of this layer's `(I, O)` weights is
+    /// filter entry `[h, w, c, ..]` of Keras' `(K, K, C, O)` layout, and the two share one
+    /// buffer order. A dense layer after the first (on `O` features) becomes a 1 × 1
+    /// convolution: `to_conv2d::<O, 1>()`.
+    ///
+    /// ```
+    /// use cnnkit_nn::prelude::*;
+    /// let dev = Cpu::seed_from_u64(0);
+    /// let dense = dev.build_module::<Dense<{ 3 * 3 * 2 }, 4>, f32>();
+    /// let conv = dense.to_conv2d::<2, 3>()?;
+    /// let x: Tensor<(usize, usize, usize, Const<2>), f32, Cpu> = dev.sample_normal_like(&(1, 3, 3, Const::<2>));
+    /// let (a, b) = (dense.forward(Flatten.forward(x.clone())), conv.forward(x));
+    /// assert_eq!(b.shape().1, 1);
+    /// assert!(a.as_vec().iter().zip(b.as_vec()).all(|(p, q)| (p - q).abs() < 1e-5));
+    /// // 18 inputs are not a 2 x 2 x 2 window:
+    /// assert!(dense.to_conv2d::<2, 2>().is_err());
+    /// # Ok::<(), cnnkit_nn::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`crate::Error::Invalid`] when `I` is not `K · K · C`.
+    pub fn to_conv2d<const C: usize, const K: usize>(
+        &self,
+    ) -> crate::Result<super::Conv2DModule<C, O, K, 1, super::Valid, A, f32, Cpu>> {
+        if K * K * C != I {
+            return Err(crate::Error::invalid(
+                "Dense to Conv2D",
+                format!(
+                    "the dense layer has {I} inputs, a {K} x {K} window of {C} channels has {}: \
+                     pick K and C with K * K * C = {I} (the shape the Flatten before it saw)",
+                    K * K * C
+                ),
+            ));
+        }
+        let dev = self.weight.device().clone();
+        let weight = dev.try_tensor_from_vec(
+            self.weight.as_vec(),
+            (Const::<K>, Const::<K>, Const::<C>, Const::<O>),
+        )?;
+        let bias = dev.try_tensor_from_vec(self.bias.as_vec(), (Const::<O>,))?;
+        Ok(super::Conv2DModule::from_weights(weight, bias))
+    }
+}
+
 impl<const I: usize, const O: usize, A, E: Dtype, D: Storage<E>> NonMutableModule
     for DenseModule<I, O, A, E, D>
 {

@@ -27,6 +27,9 @@ use crate::ops::Images;
 /// (so `0..1`; the book's "normalized coordinates").
 pub type NormBox = [f32; 4];
 
+/// A batch of boxes, `(batch, 4)`.
+type BoxBatch = Tensor<(usize, Const<4>), f32, Cpu>;
+
 /// Images with one object each: its class (in `data.labels`) and its box.
 #[derive(Clone, Debug)]
 pub struct LocalizationData<const C: usize> {
@@ -34,6 +37,12 @@ pub struct LocalizationData<const C: usize> {
     pub data: Dataset<C>,
     /// One box per image, see [`NormBox`].
     pub boxes: Vec<NormBox>,
+    /// How much each image's box counts in the box loss and the IoU metric, like Keras'
+    /// `sample_weight` for the box output; `None` (what [`new`](Self::new) gives): 1 for
+    /// every image. Set it with [`with_box_weights`](Self::with_box_weights); a weight 0
+    /// makes an image's box target irrelevant (a window of pure background in a detector
+    /// has no box to learn, as YOLO counts coordinate errors only where an object is).
+    pub box_weights: Option<Vec<f32>>,
 }
 
 impl<const C: usize> LocalizationData<C> {
@@ -67,7 +76,59 @@ impl<const C: usize> LocalizationData<C> {
                 ),
             ));
         }
-        Ok(LocalizationData { data, boxes })
+        Ok(LocalizationData {
+            data,
+            boxes,
+            box_weights: None,
+        })
+    }
+
+    /// The same data with a weight per image for the box loss (see
+    /// [`box_weights`](Self::box_weights)): the box head's squared errors are multiplied
+    /// by it, and the `iou` metric averages over the images of weight above 0.
+    ///
+    /// ```
+    /// use cnnkit_nn::prelude::*;
+    /// use cnnkit_nn::train::LocalizationData;
+    /// let data: Dataset<1> = Dataset::new(ndarray::Array4::zeros((2, 4, 4, 1)), vec![0, 1])?;
+    /// let loc = LocalizationData::new(data, vec![[0.0, 0.0, 1.0, 1.0]; 2])?;
+    /// assert!(loc.clone().with_box_weights(vec![1.0, 0.0]).is_ok());
+    /// assert!(loc.clone().with_box_weights(vec![1.0]).is_err()); // one weight per image
+    /// assert!(loc.with_box_weights(vec![1.0, -1.0]).is_err()); // weights are >= 0
+    /// # Ok::<(), cnnkit_nn::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] when the count differs from the images' or a weight is negative
+    /// or not finite.
+    pub fn with_box_weights(mut self, weights: Vec<f32>) -> Result<Self> {
+        if weights.len() != self.len() {
+            return Err(Error::invalid(
+                "box weights",
+                format!(
+                    "{} weights for {} images: give one weight per image",
+                    weights.len(),
+                    self.len()
+                ),
+            ));
+        }
+        if let Some((i, w)) = weights
+            .iter()
+            .enumerate()
+            .find(|(_, w)| !w.is_finite() || **w < 0.0)
+        {
+            return Err(Error::invalid(
+                "box weights",
+                format!("weight {i} is {w}; box weights are finite and at least 0"),
+            ));
+        }
+        self.box_weights = Some(weights);
+        Ok(self)
+    }
+
+    /// The box weight of image `i` (1 without [`box_weights`](Self::box_weights)).
+    fn box_weight(&self, i: usize) -> f32 {
+        self.box_weights.as_ref().map_or(1.0, |w| w[i])
     }
 
     /// Number of images.
@@ -80,9 +141,20 @@ impl<const C: usize> LocalizationData<C> {
         self.data.is_empty()
     }
 
-    fn box_targets(&self, dev: &Cpu, idx: &[usize]) -> Result<Tensor<(usize, Const<4>), f32, Cpu>> {
+    fn box_targets(&self, dev: &Cpu, idx: &[usize]) -> Result<BoxBatch> {
         let buf: Vec<f32> = idx.iter().flat_map(|&i| self.boxes[i]).collect();
         Ok(dev.try_tensor_from_vec(buf, (idx.len(), Const::<4>))?)
+    }
+
+    /// The square roots of the box weights of a batch, repeated for the four coordinates:
+    /// multiplying prediction and target by it multiplies each squared error by the weight.
+    /// `None` when there are no weights (the loss then stays exactly the unweighted one).
+    fn box_weight_roots(&self, dev: &Cpu, idx: &[usize]) -> Result<Option<BoxBatch>> {
+        let Some(w) = &self.box_weights else {
+            return Ok(None);
+        };
+        let buf: Vec<f32> = idx.iter().flat_map(|&i| [w[i].sqrt(); 4]).collect();
+        Ok(Some(dev.try_tensor_from_vec(buf, (idx.len(), Const::<4>))?))
     }
 }
 
@@ -157,34 +229,39 @@ struct LocTally {
     box_loss: f64,
     correct: usize,
     iou: f64,
+    /// Images whose box counts (box weight above 0): the IoU's denominator.
+    boxed: usize,
     seen: usize,
     weights: Option<LossWeights>,
 }
 
 impl LocTally {
     /// Adds a batch: class logits (`n * n_classes`), predicted boxes (`n * 4`), and the
-    /// true labels and boxes of the same images.
+    /// true labels and (box, box weight) pairs of the same images.
     fn add(
         &mut self,
         n_classes: usize,
         logits: &[f32],
         predicted: &[f32],
         labels: impl Iterator<Item = u8>,
-        truth: impl Iterator<Item = NormBox>,
+        truth: impl Iterator<Item = (NormBox, f32)>,
     ) {
         let (l, c) = batch_metrics(logits, n_classes, labels);
         self.class_loss += l;
         self.correct += c;
-        for (p, t) in predicted.chunks_exact(4).zip(truth) {
+        for (p, (t, w)) in predicted.chunks_exact(4).zip(truth) {
             let p: NormBox = [p[0], p[1], p[2], p[3]];
-            let se: f64 = p
-                .iter()
-                .zip(&t)
-                .map(|(a, b)| ((a - b) * (a - b)) as f64)
-                .sum();
-            self.box_loss += se / 4.0;
-            self.iou += crate::detection::iou(p, t) as f64;
             self.seen += 1;
+            if w > 0.0 {
+                let se: f64 = p
+                    .iter()
+                    .zip(&t)
+                    .map(|(a, b)| ((a - b) * (a - b)) as f64)
+                    .sum();
+                self.box_loss += w as f64 * se / 4.0;
+                self.iou += crate::detection::iou(p, t) as f64;
+                self.boxed += 1;
+            }
         }
     }
 
@@ -216,7 +293,7 @@ impl Tally for LocTally {
         vec![
             ("class_loss", (self.class_loss / n) as f32),
             ("box_loss", (self.box_loss / n) as f32),
-            ("iou", (self.iou / n) as f32),
+            ("iou", (self.iou / self.boxed.max(1) as f64) as f32),
         ]
     }
 }
@@ -231,6 +308,16 @@ fn check<M: Describe, const C: usize>(
         return Err(Error::invalid(
             what,
             "every image needs a box (use LocalizationData::new)",
+        ));
+    }
+    if data
+        .box_weights
+        .as_ref()
+        .is_some_and(|w| w.len() != data.len())
+    {
+        return Err(Error::invalid(
+            what,
+            "every image needs one box weight (use LocalizationData::with_box_weights)",
         ));
     }
     Ok(())
@@ -301,11 +388,15 @@ pub fn fit_localization<M: Localizer<C, N>, const C: usize, const N: usize>(
                     &logits.with_empty_tape().as_vec(),
                     &boxes.with_empty_tape().as_vec(),
                     idx.iter().map(|&i| train.data.labels[i]),
-                    idx.iter().map(|&i| train.boxes[i]),
+                    idx.iter().map(|&i| (train.boxes[i], train.box_weight(i))),
                 );
                 let class_loss =
                     cross_entropy_with_logits_loss(logits, y).try_mul(weights.class)?;
-                let box_loss = mse_loss(boxes, b).try_mul(weights.boxes)?;
+                let box_loss = match train.box_weight_roots(dev, idx)? {
+                    None => mse_loss(boxes, b),
+                    Some(r) => mse_loss(boxes.try_mul(r.clone())?, b.try_mul(r)?),
+                }
+                .try_mul(weights.boxes)?;
                 let loss: Loss = class_loss.try_add(box_loss)?;
                 Ok(loss)
             },
@@ -330,7 +421,7 @@ fn tally_of<M: Localizer<C, N>, const C: usize, const N: usize>(
             &logits.as_vec(),
             &boxes.as_vec(),
             idx.iter().map(|&i| data.data.labels[i]),
-            idx.iter().map(|&i| data.boxes[i]),
+            idx.iter().map(|&i| (data.boxes[i], data.box_weight(i))),
         );
         Ok(())
     })?;

@@ -153,7 +153,7 @@ pub struct Evaluation {
 }
 
 /// Images per forward pass in [`evaluate`] and [`predict`].
-const PREDICT_BATCH: usize = 256;
+pub(crate) const PREDICT_BATCH: usize = 256;
 
 /// The bound a model needs to be trained on `C`-channel images with `N` classes: a
 /// forward pass with and without a gradient tape, parameters, and a [`Describe`] for the

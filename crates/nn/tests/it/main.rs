@@ -9,6 +9,7 @@ mod checkpoint_f16;
 mod common;
 mod detection;
 mod faults;
+mod fcn;
 mod ops_reference;
 mod tasks;
 mod train_model;
