@@ -285,7 +285,7 @@ pub fn check_total_params<F: FnOnce() -> Option<u64>>(total_params: F) -> Verdic
             (e.params_no_bias, "필터마다 편향(bias)이 하나씩 있습니다."),
             (
                 e.params_one_channel,
-                "필터 하나는 입력의 모든 채널(특성 지도)에 걸쳐 있습니다: 3x3xC_in 개의 가중치.",
+                "필터 하나는 입력의 모든 채널(특성지도)에 걸쳐 있습니다: 3x3xC_in 개의 가중치.",
             ),
             (
                 e.params * net.bytes_per_value as u64,

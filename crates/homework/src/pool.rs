@@ -190,7 +190,7 @@ impl DepthCase {
 
     fn describe(&self, k: usize) -> String {
         format!(
-            "사례 {k}/{}: x {}, k = {} (특성 지도 {}개씩 묶음)",
+            "사례 {k}/{}: x {}, k = {} (특성지도 {}개씩 묶음)",
             DEPTH_CASES.len(),
             shape_str(&[self.batch, self.h, self.w, self.c]),
             self.k,
@@ -280,7 +280,7 @@ where
             let strided = strided_groups(&x, case.k).into_dyn();
             if compare_arrays(&got, &strided, "").is_none() {
                 problems.push(
-                    "힌트: 채널을 건너뛰며 묶었습니다 (g, g + C/k, ...). 연속한 k개 특성 지도 \
+                    "힌트: 채널을 건너뛰며 묶었습니다 (g, g + C/k, ...). 연속한 k개 특성지도 \
                      (g*k, g*k + 1, ..., g*k + k - 1)를 한 묶음으로 하세요."
                         .into(),
                 );

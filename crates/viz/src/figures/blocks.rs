@@ -878,7 +878,7 @@ pub fn se_block(channels: usize, reduced: usize) -> Result<Svg> {
     let box_size = common_size([gap_label, dense1.as_str(), dense2.as_str()]);
     let ratio = channels as f64 / reduced as f64;
     let heading = format!(
-        "SE 블록: 채널 {channels}개 → {reduced} → {channels} (축소 비율 {}), 채널마다 가중치를 곱한다",
+        "SE 블록: 채널 {channels}개 → {reduced} → {channels} (축소 비율 {}), 채널마다 가중치를 곱합니다",
         fmt_num(ratio, 1)
     );
     let deck_side = SLAB + STEP * (n - 1) as f64;
