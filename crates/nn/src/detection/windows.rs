@@ -11,6 +11,9 @@
 //! 3. The trained classifier converted to an FCN ([`DenseModule::to_conv2d`]) runs on a
 //!    whole canvas at once; [`fcn_detections`] turns its grid of class scores and boxes
 //!    into [`Detection`]s, which [`super::non_max_suppression`] then thins out.
+//! 4. Or, YOLO's way, the same FCN trained from the start on whole canvases:
+//!    [`grid_targets`] labels every cell of the grid and [`crate::train::fit_grid`] trains
+//!    on the loss over the grid.
 //!
 //! # Which windows are objects
 //!
@@ -26,7 +29,7 @@
 
 use cnnkit_data::canvas::CanvasSet;
 use dfdx::prelude::*;
-use ndarray::{Array4, ArrayView4, Axis};
+use ndarray::{Array3, Array4, ArrayView4, Axis};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -34,7 +37,7 @@ use rand::SeedableRng;
 use super::{BoundingBox, Detection};
 use crate::error::{Error, Result};
 use crate::ops::Images;
-use crate::train::{Dataset, LocalizationData};
+use crate::train::{Dataset, GridData, LocalizationData};
 
 /// The class index of "no object" in [`window_data`]'s labels: the ten Fashion-MNIST
 /// classes are `0..=9`, background is 10 (so a window classifier has 11 outputs).
@@ -121,6 +124,11 @@ pub struct WindowSampling {
     pub background_per_canvas: usize,
     /// Seed of the background draw (default 42).
     pub seed: u64,
+    /// The class weight of a background cell in [`grid_targets`] (default 0.25; object
+    /// cells have 1). A canvas has several times more background cells than object cells,
+    /// and at full weight a detector learns to call every cell background; YOLO lowers
+    /// its empty cells' loss the same way (`λ_noobj = 0.5`).
+    pub background_weight: f32,
 }
 
 impl Default for WindowSampling {
@@ -130,6 +138,7 @@ impl Default for WindowSampling {
             negative_offset: 8.0,
             background_per_canvas: 16,
             seed: 42,
+            background_weight: 0.25,
         }
     }
 }
@@ -138,6 +147,71 @@ impl Default for WindowSampling {
 fn centre_offset(a: &BoundingBox, b: &BoundingBox) -> f32 {
     let ((ax, ay), (bx, by)) = (a.center(), b.center());
     (ax - bx).abs().max((ay - by).abs())
+}
+
+/// What a window holds, by the module's rule.
+enum CellLabel {
+    /// The window is responsible for an object: its class and its box in the window.
+    Object { class: u8, bbox: [f32; 4] },
+    /// No object's centre is near.
+    Background,
+    /// Neither: left out of training.
+    Ignored,
+}
+
+/// Every window of every canvas with its label, canvas by canvas, row by row.
+fn labelled_cells(
+    set: &CanvasSet,
+    grid: &WindowGrid,
+    sampling: &WindowSampling,
+) -> Result<Vec<Vec<(usize, usize, CellLabel)>>> {
+    let (rows, cols) = grid.cells(set.height(), set.width())?;
+    let (pos, neg) = (sampling.positive_offset, sampling.negative_offset);
+    if !(pos >= 0.0 && pos <= neg) {
+        return Err(Error::invalid(
+            "window sampling",
+            format!(
+                "positive_offset {pos}, negative_offset {neg}: use 0 <= positive_offset <= \
+                 negative_offset (the defaults are 4 and 8)"
+            ),
+        ));
+    }
+    let side = grid.window as f32;
+    let mut out = Vec::with_capacity(set.len());
+    for objects in set.objects() {
+        let boxes: Vec<BoundingBox> = objects.iter().map(|o| o.bbox.into()).collect();
+        let mut cells = Vec::with_capacity(rows * cols);
+        for r in 0..rows {
+            for c in 0..cols {
+                let win = grid.window_box(r, c);
+                let nearest = boxes
+                    .iter()
+                    .enumerate()
+                    .map(|(k, b)| (k, centre_offset(&win, b)))
+                    .min_by(|a, b| a.1.total_cmp(&b.1));
+                let label = match nearest {
+                    Some((k, d)) if d <= pos => {
+                        let b = &boxes[k];
+                        let rel = |v: f32, origin: f32| ((v - origin) / side).clamp(0.0, 1.0);
+                        CellLabel::Object {
+                            class: objects[k].class,
+                            bbox: [
+                                rel(b.x_min, win.x_min),
+                                rel(b.y_min, win.y_min),
+                                rel(b.x_max, win.x_min),
+                                rel(b.y_max, win.y_min),
+                            ],
+                        }
+                    }
+                    Some((_, d)) if d <= neg => CellLabel::Ignored,
+                    _ => CellLabel::Background,
+                };
+                cells.push((r, c, label));
+            }
+        }
+        out.push(cells);
+    }
+    Ok(out)
 }
 
 /// Training windows of a canvas set: every window responsible for an object (label: its
@@ -169,47 +243,16 @@ pub fn window_data(
     grid: &WindowGrid,
     sampling: &WindowSampling,
 ) -> Result<LocalizationData<1>> {
-    let (rows, cols) = grid.cells(set.height(), set.width())?;
-    let (pos, neg) = (sampling.positive_offset, sampling.negative_offset);
-    if !(pos >= 0.0 && pos <= neg) {
-        return Err(Error::invalid(
-            "window sampling",
-            format!(
-                "positive_offset {pos}, negative_offset {neg}: use 0 <= positive_offset <= \
-                 negative_offset (the defaults are 4 and 8)"
-            ),
-        ));
-    }
     let mut rng = StdRng::seed_from_u64(sampling.seed);
-    let side = grid.window as f32;
     // (canvas, row, col, label, box)
     let mut chosen: Vec<(usize, usize, usize, u8, [f32; 4])> = Vec::new();
-    for (i, objects) in set.objects().iter().enumerate() {
-        let boxes: Vec<BoundingBox> = objects.iter().map(|o| o.bbox.into()).collect();
+    for (i, cells) in labelled_cells(set, grid, sampling)?.into_iter().enumerate() {
         let mut background = Vec::new();
-        for r in 0..rows {
-            for c in 0..cols {
-                let win = grid.window_box(r, c);
-                let nearest = boxes
-                    .iter()
-                    .enumerate()
-                    .map(|(k, b)| (k, centre_offset(&win, b)))
-                    .min_by(|a, b| a.1.total_cmp(&b.1));
-                match nearest {
-                    Some((k, d)) if d <= pos => {
-                        let b = &boxes[k];
-                        let rel = |v: f32, origin: f32| ((v - origin) / side).clamp(0.0, 1.0);
-                        let target = [
-                            rel(b.x_min, win.x_min),
-                            rel(b.y_min, win.y_min),
-                            rel(b.x_max, win.x_min),
-                            rel(b.y_max, win.y_min),
-                        ];
-                        chosen.push((i, r, c, objects[k].class, target));
-                    }
-                    Some((_, d)) if d <= neg => {}
-                    _ => background.push((r, c)),
-                }
+        for (r, c, label) in cells {
+            match label {
+                CellLabel::Object { class, bbox } => chosen.push((i, r, c, class, bbox)),
+                CellLabel::Background => background.push((r, c)),
+                CellLabel::Ignored => {}
             }
         }
         background.shuffle(&mut rng);
@@ -241,6 +284,74 @@ pub fn window_data(
         .map(|t| if t.3 == BACKGROUND { 0.0 } else { 1.0 })
         .collect();
     LocalizationData::new(Dataset::new(images, labels)?, boxes)?.with_box_weights(weights)
+}
+
+/// The targets of every grid cell of every canvas, for training a grid detector on whole
+/// canvases ([`crate::train::fit_grid`], YOLO's way) with the labels of [`window_data`]:
+/// a responsible cell gets its object's class and box (weights 1 and 1), a background
+/// cell [`BACKGROUND`] (weights `sampling.background_weight` and 0), a cell in between
+/// weight 0 for both.
+/// `sampling.background_per_canvas` and `seed` are not used: every cell is in.
+///
+/// ```
+/// use cnnkit_data::canvas::{CanvasConfig, CanvasSet};
+/// use cnnkit_nn::detection::windows::{grid_targets, WindowGrid, WindowSampling, BACKGROUND};
+/// let split = cnnkit_data::Split::new(vec![255; 784], vec![3])?;
+/// let set = CanvasSet::from_split(&split, 2, &CanvasConfig::default().size(40, 40))?;
+/// let targets = grid_targets(&set, &WindowGrid::new(28, 4)?, &WindowSampling::default())?;
+/// assert_eq!(targets.grid(), (4, 4));
+/// assert!(targets.classes.iter().any(|&c| c == 3));
+/// // A box only where the class is an object's; background cells weigh 0.25.
+/// for ((c, w), cw) in targets.classes.iter().zip(&targets.box_weights).zip(&targets.class_weights) {
+///     assert_eq!(*w > 0.0, *c == 3);
+///     assert!(*cw == if *c == 3 { 1.0 } else { 0.0 } || (*c == BACKGROUND && *cw == 0.25));
+/// }
+/// # Ok::<(), cnnkit_nn::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`window_data`].
+pub fn grid_targets(
+    set: &CanvasSet,
+    grid: &WindowGrid,
+    sampling: &WindowSampling,
+) -> Result<GridData<1>> {
+    let (rows, cols) = grid.cells(set.height(), set.width())?;
+    let bw = sampling.background_weight;
+    if !(bw.is_finite() && bw >= 0.0) {
+        return Err(Error::invalid(
+            "window sampling",
+            format!("background_weight {bw}: use a finite weight of at least 0 (default 0.25)"),
+        ));
+    }
+    let n = set.len();
+    let mut classes = Array3::<u8>::from_elem((n, rows, cols), BACKGROUND);
+    let mut class_weights = Array3::<f32>::zeros((n, rows, cols));
+    let mut boxes = Array4::<f32>::zeros((n, rows, cols, 4));
+    let mut box_weights = Array3::<f32>::zeros((n, rows, cols));
+    for (i, cells) in labelled_cells(set, grid, sampling)?.into_iter().enumerate() {
+        for (r, c, label) in cells {
+            match label {
+                CellLabel::Object { class, bbox } => {
+                    classes[[i, r, c]] = class;
+                    class_weights[[i, r, c]] = 1.0;
+                    boxes
+                        .slice_mut(ndarray::s![i, r, c, ..])
+                        .assign(&ndarray::arr1(&bbox));
+                    box_weights[[i, r, c]] = 1.0;
+                }
+                CellLabel::Background => class_weights[[i, r, c]] = sampling.background_weight,
+                CellLabel::Ignored => {}
+            }
+        }
+    }
+    GridData::new(
+        Dataset::unlabeled(set.images())?,
+        classes,
+        class_weights,
+        boxes,
+        box_weights,
+    )
 }
 
 /// The two outputs of a window classifier turned into an FCN, run on whole canvases:

@@ -22,7 +22,9 @@ use crate::error::Error;
 /// is `(base, Heads<Dense<F, 10>, Dense<F, 4>>)` here (logits: the softmax sits in the loss).
 /// During training the gradients of both heads' losses add up in the shared layers before
 /// them. [`crate::model::summary`] lists the rows of `A`, then those of `B` (so its last
-/// row, and `Summary::output`, show `B`'s output); both heads must end flat.
+/// row, and `Summary::output`, show `B`'s output); both heads must end flat, or both in
+/// feature maps of one height and width (a fully convolutional detector, see
+/// [`crate::detection::windows`]).
 ///
 /// ```
 /// use cnnkit_nn::prelude::*;
@@ -109,11 +111,23 @@ impl<A: Describe, B: Describe> Describe for Heads<A, B> {
         let b = self.second.describe(input, rows)?;
         match (a, b) {
             (FeatureShape::Flat(a), FeatureShape::Flat(b)) => Ok(FeatureShape::Flat(a + b)),
+            // A fully convolutional detector: both heads give a score grid of one size.
+            (
+                FeatureShape::Image { h, w, c: ca },
+                FeatureShape::Image {
+                    h: hb,
+                    w: wb,
+                    c: cb,
+                },
+            ) if (h, w) == (hb, wb) => Ok(FeatureShape::image(h, w, ca + cb)),
             _ => Err(Error::Shape {
                 layer: "Heads".into(),
-                expected: "two heads that end in flat outputs (Dense layers)".into(),
+                expected: "two heads that end in flat outputs (Dense layers), or in feature \
+                           maps of the same height and width (1x1 convolutions)"
+                    .into(),
                 actual: format!(
-                    "{a} and {b}; end each head with Flatten or GlobalAvgPool2D and Dense"
+                    "{a} and {b}; end each head with Flatten or GlobalAvgPool2D and Dense, or \
+                     give both heads the same strides"
                 ),
             }),
         }

@@ -16,6 +16,7 @@
 
 mod dataset;
 mod epochs;
+mod grid;
 mod localization;
 mod nadam;
 mod segmentation;
@@ -32,6 +33,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 pub use dataset::Dataset;
+pub use grid::{evaluate_grid, fit_grid, GridData, GridDetector, GridEvaluation, TapedGrid};
 pub use localization::{
     evaluate_localization, fit_localization, predict_localization, LocalizationData,
     LocalizationEvaluation, Localizer, LocalizerOutput, LossWeights, NormBox,

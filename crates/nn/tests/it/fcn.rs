@@ -7,8 +7,10 @@ use cnnkit_nn::detection::windows::{
     fcn_outputs, grid_detections, window_data, WindowGrid, WindowSampling, BACKGROUND,
 };
 use cnnkit_nn::prelude::*;
-use cnnkit_nn::train::{fit_localization, LocalizationData, LossWeights};
-use ndarray::{s, Array4};
+use cnnkit_nn::train::{
+    evaluate_grid, fit_grid, fit_localization, GridData, LocalizationData, LossWeights,
+};
+use ndarray::{s, Array3, Array4};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
@@ -280,4 +282,124 @@ fn a_box_weight_of_zero_leaves_the_box_head_untrained_and_out_of_the_iou() {
         (last - mean).abs() < 1e-5,
         "val_iou {last}, mean over the weighted boxes {mean}"
     );
+}
+
+// A grid detector: 12 x 12 images, one 7 x 7 valid convolution, a 6 x 6 grid.
+type GridNet = (
+    Conv2D<1, 4, 7, 1, Valid, Relu>,
+    Heads<Conv2D<4, 3, 1>, Conv2D<4, 4, 1>>,
+);
+
+fn grid_data(class_of_ignored: u8) -> GridData<1> {
+    let mut rng = StdRng::seed_from_u64(4);
+    let images = Array4::from_shape_vec((4, 12, 12, 1), random_vec(&mut rng, 4 * 144)).unwrap();
+    let mut classes = Array3::<u8>::zeros((4, 6, 6));
+    let mut class_weights = Array3::<f32>::ones((4, 6, 6));
+    let mut box_weights = Array3::<f32>::zeros((4, 6, 6));
+    for i in 0..4 {
+        for r in 0..6 {
+            for c in 0..6 {
+                classes[[i, r, c]] = ((r + c + i) % 3) as u8;
+                box_weights[[i, r, c]] = if classes[[i, r, c]] == 2 { 0.0 } else { 1.0 };
+            }
+        }
+        // One ignored cell per image: its class must not matter.
+        classes[[i, 0, 0]] = class_of_ignored;
+        class_weights[[i, 0, 0]] = 0.0;
+        box_weights[[i, 0, 0]] = 0.0;
+    }
+    let boxes = Array4::from_elem((4, 6, 6, 4), 0.25);
+    GridData::new(
+        Dataset::unlabeled(images).unwrap(),
+        classes,
+        class_weights,
+        boxes,
+        box_weights,
+    )
+    .unwrap()
+}
+
+#[test]
+fn grid_training_ignores_the_cells_of_weight_zero_and_its_metrics_are_the_cells() {
+    let cfg = FitConfig {
+        epochs: 3,
+        batch_size: 2,
+        verbose: false,
+        ..FitConfig::default()
+    };
+    let run = |ignored: u8| {
+        let mut model = Cpu::seed_from_u64(0).build_module::<GridNet, f32>();
+        let data = grid_data(ignored);
+        let h = fit_grid(&mut model, &data, None, &cfg, LossWeights::default()).unwrap();
+        (model, h)
+    };
+    let (a, ha) = run(0);
+    let (b, hb) = run(1);
+    assert_eq!(ha.series("loss"), hb.series("loss"));
+    assert_eq!(a.0.weight.as_vec(), b.0.weight.as_vec());
+    let first = ha.series("loss");
+    assert!(first.last() < first.first(), "the loss falls: {first:?}");
+    // The evaluation recounted by hand from the model's outputs.
+    let data = grid_data(0);
+    let eval = evaluate_grid(&a, &data, LossWeights::default()).unwrap();
+    let (logits, boxes) = fcn_outputs(&a, &data.data).unwrap();
+    let (mut correct, mut counted, mut ce, mut iou_sum, mut boxed) = (0, 0, 0.0f64, 0.0f64, 0);
+    for i in 0..4 {
+        for r in 0..6 {
+            for c in 0..6 {
+                if data.class_weights[[i, r, c]] > 0.0 {
+                    let z: Vec<f32> = logits.slice(s![i, r, c, ..]).to_vec();
+                    let t = data.classes[[i, r, c]] as usize;
+                    let lse = z.iter().map(|v| v.exp()).sum::<f32>().ln();
+                    ce += (lse - z[t]) as f64;
+                    let best = (0..3).max_by(|&p, &q| z[p].total_cmp(&z[q])).unwrap();
+                    correct += usize::from(best == t);
+                    counted += 1;
+                }
+                if data.box_weights[[i, r, c]] > 0.0 {
+                    let p = boxes.slice(s![i, r, c, ..]);
+                    iou_sum +=
+                        cnnkit_nn::detection::iou([p[0], p[1], p[2], p[3]], [0.25; 4]) as f64;
+                    boxed += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(counted, 4 * 35);
+    assert!((eval.accuracy - correct as f32 / counted as f32).abs() < 1e-6);
+    assert!((eval.class_loss as f64 - ce / counted as f64).abs() < 1e-4);
+    assert!((eval.mean_iou as f64 - iou_sum / boxed as f64).abs() < 1e-5);
+}
+
+#[test]
+fn grid_targets_of_another_grid_size_are_refused_with_both_sizes() {
+    let mut model = Cpu::seed_from_u64(0).build_module::<GridNet, f32>();
+    let mut rng = StdRng::seed_from_u64(4);
+    let images = Array4::from_shape_vec((1, 14, 14, 1), random_vec(&mut rng, 196)).unwrap();
+    let data = GridData::new(
+        Dataset::unlabeled(images).unwrap(),
+        Array3::zeros((1, 6, 6)),
+        Array3::ones((1, 6, 6)),
+        Array4::zeros((1, 6, 6, 4)),
+        Array3::ones((1, 6, 6)),
+    )
+    .unwrap();
+    let err = fit_grid(
+        &mut model,
+        &data,
+        None,
+        &FitConfig::default(),
+        LossWeights::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("(8, 8)") && err.contains("(6, 6)"), "{err}");
+    let bad = GridData::<1>::new(
+        Dataset::unlabeled(Array4::zeros((1, 12, 12, 1))).unwrap(),
+        Array3::zeros((1, 6, 6)),
+        Array3::ones((1, 6, 5)),
+        Array4::zeros((1, 6, 6, 4)),
+        Array3::ones((1, 6, 6)),
+    );
+    assert!(bad.unwrap_err().to_string().contains("(n, rows, cols)"));
 }
