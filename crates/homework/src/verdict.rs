@@ -13,6 +13,10 @@ pub const GRADING_ENV: &str = "CNNKIT_GRADING";
 /// Exit status of the evaluation process when, in grading mode, a check is not passed.
 pub const GRADING_EXIT_CODE: i32 = 3;
 
+/// How long, in grading mode, a check waits between printing its verdict and ending the
+/// evaluation process, so that evcxr forwards the verdict before it reports the end.
+const GRADING_EXIT_DELAY_MS: u64 = 500;
+
 /// True when `CNNKIT_GRADING` is set to anything but empty, `0`, `false` or `no`.
 ///
 /// Grading mode exists for nbgrader's `autograde`, which gives a grade cell zero points
@@ -230,6 +234,11 @@ impl RichOutput for Verdict {
                 );
                 let _ = out.flush();
                 drop(out);
+                // evcxr forwards the process's output from a reader thread and reports the
+                // process's end on its own: on a loaded machine the end came first and the
+                // cell lost its verdict (a clean-clone run of 2026-12-02, load 4, showed only
+                // "Subprocess terminated"). Give the reader time to forward the lines.
+                std::thread::sleep(std::time::Duration::from_millis(GRADING_EXIT_DELAY_MS));
                 std::process::exit(GRADING_EXIT_CODE);
             }
             let _ = out.flush();
