@@ -200,15 +200,10 @@ impl GridTally {
                 self.counted += 1;
             }
             if cell.box_weight > 0.0 {
-                let p: NormBox = [p[0], p[1], p[2], p[3]];
-                let se: f32 = p
-                    .iter()
-                    .zip(&cell.bbox)
-                    .map(|(a, b)| (a - b) * (a - b))
-                    .sum();
-                self.box_loss += (cell.box_weight * se / 4.0) as f64;
+                let (mse, iou) = super::localization::box_error(p, &cell.bbox);
+                self.box_loss += cell.box_weight as f64 * mse;
                 self.box_weight += cell.box_weight as f64;
-                self.iou += crate::detection::iou(p, cell.bbox) as f64;
+                self.iou += iou;
                 self.boxed += 1;
             }
         }
@@ -341,14 +336,14 @@ pub fn fit_grid<M: GridDetector<C, K>, const C: usize, const K: usize>(
                 let x = train.data.batch(dev, idx)?;
                 let (logits, boxes) =
                     crate::ops::without_input_gradient(|| model.try_forward_mut(x.traced(grads)))?;
+                let cells: Vec<Cell> = train.cells(idx).collect();
                 tally.add(
                     K,
                     &logits.with_empty_tape().as_vec(),
                     &boxes.with_empty_tape().as_vec(),
-                    train.cells(idx),
+                    cells.iter().copied(),
                 );
-                let m = idx.len() * train.grid().0 * train.grid().1;
-                let cells: Vec<Cell> = train.cells(idx).collect();
+                let m = cells.len();
                 // Class targets: one-hot rows times the cell's weight (0: left out).
                 let mut y = vec![0.0f32; m * K];
                 for (j, cell) in cells.iter().enumerate() {

@@ -250,16 +250,11 @@ impl LocTally {
         self.class_loss += l;
         self.correct += c;
         for (p, (t, w)) in predicted.chunks_exact(4).zip(truth) {
-            let p: NormBox = [p[0], p[1], p[2], p[3]];
             self.seen += 1;
             if w > 0.0 {
-                let se: f64 = p
-                    .iter()
-                    .zip(&t)
-                    .map(|(a, b)| ((a - b) * (a - b)) as f64)
-                    .sum();
-                self.box_loss += w as f64 * se / 4.0;
-                self.iou += crate::detection::iou(p, t) as f64;
+                let (mse, iou) = box_error(p, &t);
+                self.box_loss += w as f64 * mse;
+                self.iou += iou;
                 self.boxed += 1;
             }
         }
@@ -296,6 +291,18 @@ impl Tally for LocTally {
             ("iou", (self.iou / self.boxed.max(1) as f64) as f32),
         ]
     }
+}
+
+/// The mean squared error over the four coordinates of a predicted box (`p`, four values)
+/// and its IoU with the true box `t`: what the localization and grid tallies add up.
+pub(super) fn box_error(p: &[f32], t: &NormBox) -> (f64, f64) {
+    let p: NormBox = [p[0], p[1], p[2], p[3]];
+    let se: f64 = p
+        .iter()
+        .zip(t)
+        .map(|(a, b)| ((a - b) * (a - b)) as f64)
+        .sum();
+    (se / 4.0, crate::detection::iou(p, *t) as f64)
 }
 
 fn check<M: Describe, const C: usize>(
