@@ -4,12 +4,15 @@
 use dfdx::prelude::*;
 use ndarray::{Array1, Array4};
 
-use super::verdict::{internal_error, run_case, NoneHints, SOME_FOR_EVERY_INPUT};
+use super::verdict::{internal_error, run_case, NoneHints, Tally, SOME_FOR_EVERY_INPUT};
 use super::{compare_arrays, images_array, images_tensor, random_array, shape_str, Verdict};
 use cnnkit_nn::arith::Padding;
 use cnnkit_nn::ops::conv2d;
 
 const EX: &str = "연습 2 · 합성곱 직접 구현 (conv2d_by_hand)";
+
+/// The check cell's points (`ex02_conv2d_check`); each right case earns its share.
+const POINTS: f64 = 10.0;
 
 /// What the checker says to a function that returns `None`.
 const NONE_HINTS: NoneHints = NoneHints {
@@ -143,7 +146,9 @@ fn expected(
 /// random inputs with both paddings, strides 1 to 3, several channel counts, and square,
 /// non-square and even kernels. A wrong answer names the first failing case with its
 /// shapes and the first position whose value differs (expected and actual value), and
-/// adds a hint when the output matches a flipped kernel or a missing bias.
+/// adds a hint when the output matches a flipped kernel or a missing bias. Every case is
+/// run; a partly right answer earns partial credit ([`crate::Credit`]): 10 points times
+/// the share of right cases.
 ///
 /// # Shapes
 /// `x (B, H, W, C)`, `w (KH, KW, C, O)`, `b (O)` to `(B, H', W', O)`.
@@ -163,6 +168,7 @@ pub fn check_conv2d<F>(conv2d_by_hand: F) -> Verdict
 where
     F: Fn(&Array4<f32>, &Array4<f32>, &Array1<f32>, usize, Padding) -> Option<Array4<f32>>,
 {
+    let mut tally = Tally::new(EX, CASES.len(), POINTS);
     for (k, case) in CASES.iter().enumerate() {
         let k = k + 1;
         let (x, w, b) = case.inputs();
@@ -170,28 +176,27 @@ where
             Ok(y) => y,
             Err(e) => return internal_error(EX, e),
         };
-        let got = match run_case(EX, k, case.describe(k), &NONE_HINTS, || {
+        let got = run_case(EX, k, case.describe(k), &NONE_HINTS, || {
             conv2d_by_hand(&x, &w, &b, case.stride, case.padding)
-        }) {
-            Ok(y) => y,
+        });
+        let got = match tally.answer(k, got) {
+            Ok(Some(y)) => y.into_dyn(),
+            Ok(None) => continue,
             Err(v) => return v,
         };
-        let got = got.into_dyn();
-        if let Some(problem) =
-            compare_arrays(&got, &want.clone().into_dyn(), "이미지, 행, 열, 필터")
-        {
-            let mut problems = vec![case.describe(k), problem];
-            problems.extend(hints(case, &x, &w, &b, &got));
-            return Verdict::wrong(EX, problems);
+        match compare_arrays(&got, &want.into_dyn(), "이미지, 행, 열, 필터") {
+            None => tally.pass(),
+            Some(problem) => {
+                let mut problems = vec![case.describe(k), problem];
+                problems.extend(hints(case, &x, &w, &b, &got));
+                tally.fail(k, problems);
+            }
         }
     }
-    Verdict::correct(
-        EX,
-        vec![format!(
-            "{}개 사례 (두 가지 패딩, stride 1~3, 여러 채널 수와 커널 모양)에서 crate의 conv2d와 같습니다.",
-            CASES.len()
-        )],
-    )
+    tally.verdict(vec![format!(
+        "{}개 사례 (두 가지 패딩, stride 1~3, 여러 채널 수와 커널 모양)에서 crate의 conv2d와 같습니다.",
+        CASES.len()
+    )])
 }
 
 /// Hints for two common mistakes: a flipped kernel and a forgotten bias.

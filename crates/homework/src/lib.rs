@@ -55,7 +55,8 @@ mod verdict;
 pub use conv::check_conv2d;
 pub use detection::{check_iou, check_nms, check_transposed_output_size};
 pub use fashion::{
-    check_fashion_cnn, check_fashion_cnn_with, fashion_goal, FashionGoal, FULL_GOAL, QUICK_GOAL,
+    check_fashion_cnn, check_fashion_cnn_with, fashion_goal, FashionGoal, ReferenceCnn, FULL_GOAL,
+    QUICK_GOAL, REFERENCE_EPOCHS, REFERENCE_IMAGES,
 };
 pub use filter::{
     check_apply_filter, check_diagonal_filter, filter_responses, test_pattern, Pattern,
@@ -75,8 +76,8 @@ pub use transfer::{
     transfer_goal, TransferGoal, POOL_IMAGES, TRANSFER_FULL_GOAL, TRANSFER_QUICK_GOAL,
 };
 pub use verdict::{
-    is_grading, Verdict, CORRECT_PHRASE, GRADING_ENV, GRADING_EXIT_CODE, NOT_DONE_PHRASE,
-    WRONG_PHRASE,
+    is_grading, Credit, Verdict, CORRECT_PHRASE, GRADING_ENV, GRADING_EXIT_CODE, NOT_DONE_PHRASE,
+    POINTS_PREFIX, WRONG_PHRASE,
 };
 
 /// `ndarray` itself, for items not re-exported below (`ndarray::Axis`, `ndarray::Zip`, ...).

@@ -3,13 +3,17 @@
 
 use ndarray::Array4;
 
-use super::verdict::{internal_error, run_case, NoneHints, SOME_FOR_EVERY_INPUT};
+use super::verdict::{internal_error, run_case, NoneHints, Tally, SOME_FOR_EVERY_INPUT};
 use super::{compare_arrays, images_array, images_tensor, random_array, shape_str, Verdict};
 use cnnkit_nn::arith::Padding;
 use cnnkit_nn::ops::{depthwise_max_pool2d, pool2d, PoolKind};
 
 const EX_MAX: &str = "연습 3-1 · 최대 풀링 직접 구현 (max_pool2d_by_hand)";
 const EX_DEPTH: &str = "연습 3-2 · 깊이 방향 최대 풀링 직접 구현 (depthwise_max_pool_by_hand)";
+
+/// The points of each check cell (`ex03_max_pool_check`, `ex03_depthwise_check`); each
+/// right case earns its share.
+const POINTS: f64 = 5.0;
 
 /// A spatial pooling case.
 #[derive(Clone, Copy, Debug)]
@@ -120,6 +124,7 @@ pub fn check_max_pool2d<F>(max_pool2d_by_hand: F) -> Verdict
 where
     F: Fn(&Array4<f32>, usize, usize, Padding) -> Option<Array4<f32>>,
 {
+    let mut tally = Tally::new(EX_MAX, POOL_CASES.len(), POINTS);
     for (k, case) in POOL_CASES.iter().enumerate() {
         let k = k + 1;
         let x = case.input();
@@ -127,13 +132,14 @@ where
             Ok(y) => y,
             Err(e) => return internal_error(EX_MAX, e),
         };
-        let got = match run_case(EX_MAX, k, case.describe(k), &NONE_HINTS, || {
+        let got = run_case(EX_MAX, k, case.describe(k), &NONE_HINTS, || {
             max_pool2d_by_hand(&x, case.pool, case.stride, case.padding)
-        }) {
-            Ok(y) => y,
+        });
+        let got = match tally.answer(k, got) {
+            Ok(Some(y)) => y.into_dyn(),
+            Ok(None) => continue,
             Err(v) => return v,
         };
-        let got = got.into_dyn();
         if let Some(problem) =
             compare_arrays(&got, &want.clone().into_dyn(), "이미지, 행, 열, 채널")
         {
@@ -151,16 +157,15 @@ where
                     );
                 }
             }
-            return Verdict::wrong(EX_MAX, problems);
+            tally.fail(k, problems);
+            continue;
         }
+        tally.pass();
     }
-    Verdict::correct(
-        EX_MAX,
-        vec![format!(
-            "{}개 사례 (강의의 4x4 예, 두 가지 패딩, 풀링 크기 2와 3, stride 1~3)에서 crate의 pool2d와 같습니다.",
-            POOL_CASES.len()
-        )],
-    )
+    tally.verdict(vec![format!(
+        "{}개 사례 (강의의 4x4 예, 두 가지 패딩, 풀링 크기 2와 3, stride 1~3)에서 crate의 pool2d와 같습니다.",
+        POOL_CASES.len()
+    )])
 }
 
 /// A depthwise pooling case: `c` channels pooled in groups of `k`.
@@ -259,6 +264,7 @@ pub fn check_depthwise_max_pool<F>(depthwise_max_pool_by_hand: F) -> Verdict
 where
     F: Fn(&Array4<f32>, usize) -> Option<Array4<f32>>,
 {
+    let mut tally = Tally::new(EX_DEPTH, DEPTH_CASES.len(), POINTS);
     for (k, case) in DEPTH_CASES.iter().enumerate() {
         let k = k + 1;
         let x = case.input();
@@ -266,13 +272,14 @@ where
             Ok(y) => y,
             Err(e) => return internal_error(EX_DEPTH, e),
         };
-        let got = match run_case(EX_DEPTH, k, case.describe(k), &NONE_HINTS, || {
+        let got = run_case(EX_DEPTH, k, case.describe(k), &NONE_HINTS, || {
             depthwise_max_pool_by_hand(&x, case.k)
-        }) {
-            Ok(y) => y,
+        });
+        let got = match tally.answer(k, got) {
+            Ok(Some(y)) => y.into_dyn(),
+            Ok(None) => continue,
             Err(v) => return v,
         };
-        let got = got.into_dyn();
         if let Some(problem) =
             compare_arrays(&got, &want.clone().into_dyn(), "이미지, 행, 열, 출력 채널")
         {
@@ -285,14 +292,13 @@ where
                         .into(),
                 );
             }
-            return Verdict::wrong(EX_DEPTH, problems);
+            tally.fail(k, problems);
+            continue;
         }
+        tally.pass();
     }
-    Verdict::correct(
-        EX_DEPTH,
-        vec![format!(
-            "{}개 사례 (k = 1, 2, 3, 4)에서 crate의 depthwise_max_pool2d와 같습니다.",
-            DEPTH_CASES.len()
-        )],
-    )
+    tally.verdict(vec![format!(
+        "{}개 사례 (k = 1, 2, 3, 4)에서 crate의 depthwise_max_pool2d와 같습니다.",
+        DEPTH_CASES.len()
+    )])
 }

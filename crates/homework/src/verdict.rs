@@ -71,7 +71,63 @@ pub enum Verdict {
         /// What is wrong, most important first (which test case, expected versus actual
         /// where that does not give the solution away).
         problems: Vec<String>,
+        /// Partial credit, for a check of several cases of which some were right (see
+        /// [`Credit`]); `None` for a check that is right or wrong as a whole.
+        credit: Option<Credit>,
     },
+}
+
+/// The partial credit of a check with several cases: how many were right, and the check
+/// cell's points (nbgrader metadata `points`, the same number as the notebook's title).
+///
+/// ```
+/// use cnnkit_homework::Credit;
+/// let c = Credit { passed: 6, cases: 9, max_points: 10.0 };
+/// assert_eq!(c.points(), 6.6); // rounded down to a tenth, never more than earned
+/// assert_eq!(Credit::format_points(c.points()), "6.6");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Credit {
+    /// Cases (or parts) that were right.
+    pub passed: usize,
+    /// Cases (or parts) in all.
+    pub cases: usize,
+    /// The points of the whole check.
+    pub max_points: f64,
+}
+
+/// The line of a verdict that states its points; tools read it (`cnnkit-student grade`).
+pub const POINTS_PREFIX: &str = "점수 (points):";
+
+impl Credit {
+    /// The points earned: `max_points * passed / cases`, rounded down to a tenth.
+    pub fn points(&self) -> f64 {
+        if self.cases == 0 {
+            return 0.0;
+        }
+        let exact = self.max_points * self.passed as f64 / self.cases as f64;
+        // The small epsilon keeps 0.7 * 10 from rounding down to 6.9.
+        (exact * 10.0 + 1e-9).floor() / 10.0
+    }
+
+    /// Points as nbgrader reads them: `6.6`, `4`.
+    pub fn format_points(points: f64) -> String {
+        let s = format!("{points:.1}");
+        s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+    }
+
+    /// The line `점수 (points): 6.6/10 (사례 9개 중 6개 맞음)`.
+    pub fn line(&self) -> String {
+        format!(
+            "{POINTS_PREFIX} {}/{} (사례 {}개 중 {}개 맞음, {} of {} cases right)",
+            Credit::format_points(self.points()),
+            Credit::format_points(self.max_points),
+            self.cases,
+            self.passed,
+            self.passed,
+            self.cases
+        )
+    }
 }
 
 /// The headline phrase of a correct answer.
@@ -103,6 +159,36 @@ impl Verdict {
         Verdict::Wrong {
             exercise: exercise.into(),
             problems,
+            credit: None,
+        }
+    }
+
+    /// A wrong verdict that earns part of the points: `credit.passed` of `credit.cases`
+    /// cases were right.
+    ///
+    /// ```
+    /// use cnnkit_homework::{Credit, Verdict};
+    /// let v = Verdict::partly_wrong("연습", vec!["사례 2".into()], Credit { passed: 1, cases: 2, max_points: 4.0 });
+    /// assert!(v.is_wrong() && v.credit().unwrap().points() == 2.0);
+    /// assert!(v.to_string().contains("점수 (points): 2/4"));
+    /// ```
+    pub fn partly_wrong(
+        exercise: impl Into<String>,
+        problems: Vec<String>,
+        credit: Credit,
+    ) -> Self {
+        Verdict::Wrong {
+            exercise: exercise.into(),
+            problems,
+            credit: Some(credit),
+        }
+    }
+
+    /// The partial credit of a wrong verdict (see [`Credit`]).
+    pub fn credit(&self) -> Option<Credit> {
+        match self {
+            Verdict::Wrong { credit, .. } => *credit,
+            _ => None,
         }
     }
 
@@ -135,7 +221,13 @@ impl Verdict {
         match self {
             Verdict::Correct { details, .. } => details.clone(),
             Verdict::NotDone { hint, .. } => vec![hint.clone()],
-            Verdict::Wrong { problems, .. } => problems.clone(),
+            Verdict::Wrong {
+                problems, credit, ..
+            } => {
+                let mut lines = problems.clone();
+                lines.extend(credit.map(|c| c.line()));
+                lines
+            }
         }
     }
 
@@ -210,8 +302,10 @@ impl RichOutput for Verdict {
 
     /// Shows the verdict in a notebook (evcxr calls this for a cell's last value).
     ///
-    /// In grading mode ([`is_grading`]) the verdict is printed as plain text only, and a
-    /// verdict that is not correct then ends the evaluation process with
+    /// In grading mode ([`is_grading`]) the verdict is printed as plain text only. A wrong
+    /// verdict with partial credit ([`Verdict::credit`], more than 0 points) then makes the
+    /// cell's result that number of points, which nbgrader reads as the cell's score; any
+    /// other verdict that is not correct ends the evaluation process with
     /// [`GRADING_EXIT_CODE`], so that the cell ends with an error and nbgrader gives it zero
     /// points.
     ///
@@ -227,6 +321,22 @@ impl RichOutput for Verdict {
             // whose result is not a number, but warns that this may change; a cell with
             // only printed text has no result at all.
             let _ = writeln!(out, "{self}");
+            let partial = self.credit().map(|c| c.points()).filter(|&p| p > 0.0);
+            if let Some(points) = partial {
+                // A partly right answer: the cell's result is the number of points, which
+                // nbgrader's autograde reads as the cell's score (partial credit).
+                let points = Credit::format_points(points);
+                let _ = writeln!(
+                    out,
+                    "(채점 모드 {GRADING_ENV}=1: 이 확인 셀은 부분 점수 {points}점입니다.)"
+                );
+                let _ = write!(
+                    out,
+                    "EVCXR_BEGIN_CONTENT text/plain\n{points}\nEVCXR_END_CONTENT\n"
+                );
+                let _ = out.flush();
+                return;
+            }
             if !self.is_correct() {
                 let _ = writeln!(
                     out,
@@ -322,6 +432,97 @@ pub(crate) fn run_case<T>(
             exercise,
             vec![describe, format!("함수가 멈췄습니다: {panic}")],
         )),
+    }
+}
+
+/// The score of a check with several cases: every case is run (a wrong case does not stop
+/// the check), the first wrong case's problems are reported, and a partly right answer earns
+/// [`Credit`] for the cases that are right.
+pub(crate) struct Tally {
+    exercise: &'static str,
+    max_points: f64,
+    cases: usize,
+    passed: usize,
+    /// Numbers (from 1) of the wrong cases.
+    failed: Vec<usize>,
+    /// The problems of the first wrong case.
+    first: Vec<String>,
+}
+
+impl Tally {
+    /// A tally of `cases` cases worth `max_points` together.
+    pub fn new(exercise: &'static str, cases: usize, max_points: f64) -> Tally {
+        Tally {
+            exercise,
+            max_points,
+            cases,
+            passed: 0,
+            failed: Vec::new(),
+            first: Vec::new(),
+        }
+    }
+
+    /// Case `k` (from 1) was right.
+    pub fn pass(&mut self) {
+        self.passed += 1;
+    }
+
+    /// Case `k` (from 1) was wrong, for the reasons `problems`.
+    pub fn fail(&mut self, k: usize, problems: Vec<String>) {
+        if self.failed.is_empty() {
+            self.first = problems;
+        }
+        self.failed.push(k);
+    }
+
+    /// The result of [`run_case`] for case `k`: `Ok(answer)` to compare, or `Err` with a
+    /// verdict to return at once (the placeholder in the first case: not done). A panic or
+    /// a `None` in a later case counts as a wrong case, and `None` is returned.
+    pub fn answer<T>(
+        &mut self,
+        k: usize,
+        result: Result<T, Verdict>,
+    ) -> Result<Option<T>, Verdict> {
+        match result {
+            Ok(y) => Ok(Some(y)),
+            Err(v) if v.is_not_done() => Err(v),
+            Err(v) => {
+                self.fail(k, v.lines());
+                Ok(None)
+            }
+        }
+    }
+
+    /// The verdict: correct with `details` (and the points line) when every case was right,
+    /// otherwise wrong with the first wrong case's problems, the list of wrong cases and
+    /// the partial credit.
+    pub fn verdict(self, mut details: Vec<String>) -> Verdict {
+        if self.failed.is_empty() {
+            details.push(format!(
+                "{POINTS_PREFIX} {}/{}",
+                Credit::format_points(self.max_points),
+                Credit::format_points(self.max_points)
+            ));
+            return Verdict::correct(self.exercise, details);
+        }
+        let list: Vec<String> = self.failed.iter().map(|k| k.to_string()).collect();
+        let mut problems = self.first;
+        if self.failed.len() > 1 {
+            problems.push(format!(
+                "틀린 사례: {} ({}개). 첫 번째로 틀린 사례만 자세히 보여 줍니다.",
+                list.join(", "),
+                self.failed.len()
+            ));
+        }
+        Verdict::partly_wrong(
+            self.exercise,
+            problems,
+            Credit {
+                passed: self.passed,
+                cases: self.cases,
+                max_points: self.max_points,
+            },
+        )
     }
 }
 

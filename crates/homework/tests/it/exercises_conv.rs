@@ -111,3 +111,34 @@ fn a_panic_becomes_a_wrong_verdict() {
     assert!(v.is_wrong());
     assert!(v.to_string().contains("멈췄습니다"), "{v}");
 }
+
+#[test]
+fn a_partly_right_answer_gets_partial_credit() {
+    // Right for "valid", wrong for every "same" case: 4 of the 9 cases (cases 1, 4, 5, 8).
+    let v = check_conv2d(|x, w, b, s, p| match p {
+        Padding::Valid => conv_loops(x, w, b, s, p, Mistakes::default()),
+        Padding::Same => conv_loops(x, w, b, s, Padding::Valid, Mistakes::default()),
+    });
+    assert!(v.is_wrong(), "{v}");
+    let credit = v.credit().expect("partial credit");
+    assert_eq!(
+        (credit.passed, credit.cases, credit.max_points),
+        (4, 9, 10.0)
+    );
+    assert_eq!(credit.points(), 4.4);
+    let text = v.to_string();
+    assert!(text.contains("점수 (points): 4.4/10"), "{text}");
+    // The first wrong case is shown in detail, the others are listed.
+    assert!(
+        text.contains("사례 2/9") && text.contains("틀린 사례: 2, 3, 6, 7, 9"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_correct_answer_states_its_points_and_a_wrong_one_none_for_nothing_right() {
+    let v = check_conv2d(|x, w, b, s, p| conv_loops(x, w, b, s, p, Mistakes::default()));
+    assert!(v.to_string().contains("점수 (points): 10/10"), "{v}");
+    let v = check_conv2d(|x, _, _, _, _| Some(x.clone()));
+    assert_eq!(v.credit().map(|c| c.points()), Some(0.0), "{v}");
+}

@@ -114,3 +114,18 @@ fn depthwise_wrong_channel_count_names_both_shapes() {
         "{text}"
     );
 }
+
+#[test]
+fn max_pool_right_for_valid_only_gets_partial_credit() {
+    // Cases 1, 2, 3 and 6 of 7 are "valid": 4/7 of 5 points, rounded down to 2.8.
+    let v = check_max_pool2d(|x, pool, stride, padding| match padding {
+        Padding::Valid => max_pool(x, pool, stride, padding, None),
+        Padding::Same => Some(Array4::zeros((1, 1, 1, 1))),
+    });
+    assert!(v.is_wrong(), "{v}");
+    assert_eq!(
+        v.credit().map(|c| (c.passed, c.cases, c.points())),
+        Some((4, 7, 2.8)),
+        "{v}"
+    );
+}
