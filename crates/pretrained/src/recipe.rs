@@ -57,6 +57,7 @@ where
         seed: entry.fit_seed,
         verbose,
         max_batches,
+        checkpoint_dir: None,
     };
     let history = fit(&mut model, &train, None, &cfg)?;
     Ok(Trained { model, history })

@@ -8,14 +8,14 @@ use std::time::Instant;
 
 use dfdx::nn::modules::ZeroGrads;
 use dfdx::nn::tensor_collection::TensorCollection;
-use dfdx::optim::{Adam, AdamConfig, Optimizer};
 use dfdx::prelude::*;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
+use super::resume::{epoch_seed, Checkpoint, Fingerprint};
 use super::{epoch_line, progress_line, renew_tensor_ids, EpochStats, FitConfig, History};
-use super::{Nadam, OptimizerKind};
+use super::{Adam, Moments, Nadam, OptimizerKind};
 use crate::error::{Error, Result};
 
 /// The scalar loss of one batch, on the tape that leads back to the weights.
@@ -47,6 +47,42 @@ pub(super) struct Task<'a, M, T> {
     /// The figures on the validation data, when there is any.
     #[allow(clippy::type_complexity)]
     pub validate: Box<dyn FnMut(&M) -> Result<Option<T>> + 'a>,
+    /// Feeds the training and validation data into a checkpoint's key (called only when
+    /// [`FitConfig::checkpoint_dir`] is set).
+    pub fingerprint: Box<dyn Fn(&mut Fingerprint) + 'a>,
+}
+
+/// The optimizer of a run, by [`FitConfig::optimizer`].
+enum Optim {
+    Nadam(Nadam),
+    Adam(Adam),
+}
+
+impl Optim {
+    fn new(cfg: &FitConfig) -> Self {
+        match cfg.optimizer {
+            OptimizerKind::Nadam => Optim::Nadam(Nadam::new(cfg.lr)),
+            OptimizerKind::Adam => Optim::Adam(Adam::new(cfg.lr)),
+        }
+    }
+
+    fn moments(&mut self) -> &mut Moments {
+        match self {
+            Optim::Nadam(o) => &mut o.moments,
+            Optim::Adam(o) => &mut o.moments,
+        }
+    }
+
+    fn step<M: TensorCollection<f32, Cpu>>(
+        &mut self,
+        model: &mut M,
+        grads: &mut Gradients<f32, Cpu>,
+    ) -> std::result::Result<(), CpuError> {
+        match self {
+            Optim::Nadam(o) => o.step(model, grads),
+            Optim::Adam(o) => o.step(model, grads),
+        }
+    }
 }
 
 /// Trains `model` for `cfg.epochs` epochs of shuffled mini-batches of `task`.
@@ -70,30 +106,64 @@ where
         ));
     }
     crate::build::warn_if_slow();
-    let dev = Cpu::seed_from_u64(cfg.seed);
-    // Give every parameter a fresh tensor id from this call. Gradients are keyed by id, and
-    // in evcxr each cell links its own copy of dfdx, whose id counter restarts at zero: a
-    // model built in an earlier cell would share ids with the tensors made here.
-    renew_tensor_ids(model, &dev)?;
+    let checkpoint = match &cfg.checkpoint_dir {
+        Some(dir) => Some(Checkpoint::of(dir, model, cfg, &*task.fingerprint)?),
+        None => None,
+    };
     let mut rng = StdRng::seed_from_u64(cfg.seed);
     let mut order: Vec<usize> = (0..task.n_train).collect();
-    let mut nadam = Nadam::new(cfg.lr);
-    let mut adam = Adam::new(
-        model,
-        AdamConfig {
-            lr: cfg.lr as f64,
-            eps: 1e-7,
-            ..Default::default()
-        },
-    );
-    let mut grads = model.try_alloc_grads()?;
+    let mut optim = Optim::new(cfg);
     let mut history = History::default();
+    if let Some(c) = &checkpoint {
+        match c.restore(model)? {
+            Some(saved) => {
+                *optim.moments() = saved.moments;
+                history = saved.history;
+                history.resumed_epochs = saved.epochs_done;
+                // The shuffles of the finished epochs, so that the next one is the same.
+                for _ in 0..saved.epochs_done {
+                    order.shuffle(&mut rng);
+                }
+                if saved.epochs_done >= cfg.epochs {
+                    println!(
+                        "This training run already finished ({} epochs, checkpoint {}): \
+                         returning the saved model and history. / 이 학습은 이미 끝났습니다: \
+                         저장된 모델과 기록을 돌려줍니다.",
+                        cfg.epochs,
+                        c.path().display()
+                    );
+                    return Ok(history);
+                }
+                println!(
+                    "Resuming after epoch {}/{} from the checkpoint {}. / 저장된 체크포인트에서 \
+                     {}번째 에포크 다음부터 이어서 학습합니다.",
+                    saved.epochs_done,
+                    cfg.epochs,
+                    c.path().display(),
+                    saved.epochs_done
+                );
+            }
+            None if cfg.verbose => println!(
+                "Saving a checkpoint after every epoch to {} (re-running this call resumes \
+                 there). / 에포크마다 체크포인트를 저장합니다.",
+                c.path().display()
+            ),
+            None => {}
+        }
+    }
     let steps = {
         let all = task.n_train.div_ceil(cfg.batch_size);
         cfg.max_batches.map_or(all, |m| m.min(all))
     };
-    for epoch in 0..cfg.epochs {
+    for epoch in history.epochs.len()..cfg.epochs {
         let start = Instant::now();
+        // A device seeded for this epoch, and the parameters moved onto it with fresh
+        // tensor ids. Gradients are keyed by id, and in evcxr each cell links its own copy
+        // of dfdx, whose id counter restarts at zero: a model built in an earlier cell
+        // would share ids with the tensors made here.
+        let dev = Cpu::seed_from_u64(epoch_seed(cfg.seed, epoch));
+        renew_tensor_ids(model, &dev)?;
+        let mut grads = model.try_alloc_grads()?;
         order.shuffle(&mut rng);
         let mut tally = T::default();
         let mut next_report = 1;
@@ -114,12 +184,7 @@ where
                 });
             }
             grads = loss.backward();
-            match cfg.optimizer {
-                OptimizerKind::Nadam => nadam.step(model, &mut grads)?,
-                OptimizerKind::Adam => adam
-                    .update(model, &grads)
-                    .map_err(|e| Error::invalid("optimizer step", e.to_string()))?,
-            }
+            optim.step(model, &mut grads)?;
             model.try_zero_grads(&mut grads)?;
             if cfg.verbose && (step + 1) * 10 >= next_report * steps && step + 1 < steps {
                 next_report = (step + 1) * 10 / steps + 1;
@@ -158,6 +223,9 @@ where
             history.metrics.entry(k).or_default().push(x);
         }
         history.epochs.push(stats);
+        if let Some(c) = &checkpoint {
+            c.save(model, optim.moments(), &history)?;
+        }
     }
     Ok(history)
 }

@@ -371,6 +371,19 @@ pub fn fit_grid<M: GridDetector<C, K>, const C: usize, const K: usize>(
             },
         ),
         validate: Box::new(|model: &M| validation.map(|v| tally_of(model, v, weights)).transpose()),
+        fingerprint: Box::new(|f| {
+            f.floats([weights.class, weights.boxes]);
+            for d in [Some(train), validation] {
+                f.optional(d, |f, d| {
+                    f.dataset(&d.data);
+                    d.classes.shape().iter().for_each(|&n| f.count(n));
+                    f.bytes(&d.classes.iter().copied().collect::<Vec<u8>>());
+                    f.floats(d.class_weights.iter().copied());
+                    f.floats(d.boxes.iter().copied());
+                    f.floats(d.box_weights.iter().copied());
+                });
+            }
+        }),
     };
     epochs::run(model, cfg, task)
 }

@@ -409,6 +409,16 @@ pub fn fit_localization<M: Localizer<C, N>, const C: usize, const N: usize>(
             },
         ),
         validate: Box::new(|model: &M| validation.map(|v| tally_of(model, v, weights)).transpose()),
+        fingerprint: Box::new(|f| {
+            f.floats([weights.class, weights.boxes]);
+            for d in [Some(train), validation] {
+                f.optional(d, |f, d| {
+                    f.dataset(&d.data);
+                    f.floats(d.boxes.iter().flatten().copied());
+                    f.optional(d.box_weights.as_ref(), |f, w| f.floats(w.iter().copied()));
+                });
+            }
+        }),
     };
     epochs::run(model, cfg, task)
 }

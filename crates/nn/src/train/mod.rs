@@ -12,13 +12,42 @@
 //! assert_eq!(history.epochs.len(), 3);
 //! ```
 //!
+//! # Resuming after a crash
+//!
+//! With [`FitConfig::checkpoint_dir`] set, every `fit` of this module ([`fit`],
+//! [`fit_localization`], [`fit_segmentation`], [`fit_grid`]) saves its state after each
+//! epoch; running the same cell again continues where it stopped:
+//!
+//! ```
+//! use cnnkit_nn::prelude::*;
+//! let data = cnnkit_nn::train::toy_bars(64, 0);
+//! type Model = (Conv2D<1, 4, 3, 1, Same, Relu>, GlobalAvgPool2D, Dense<4, 2>);
+//! let dir = tempfile::tempdir().unwrap();
+//! let cfg = FitConfig {
+//!     epochs: 2,
+//!     batch_size: 16,
+//!     verbose: false,
+//!     checkpoint_dir: Some(dir.path().to_path_buf()),
+//!     ..FitConfig::default()
+//! };
+//! let mut first = Cpu::seed_from_u64(0).build_module::<Model, f32>();
+//! let trained = fit(&mut first, &data, None, &cfg).unwrap();
+//! assert_eq!(trained.resumed_epochs, 0);
+//! // The same call again: "This training run already finished", nothing is trained.
+//! let mut again = Cpu::seed_from_u64(0).build_module::<Model, f32>();
+//! let history = fit(&mut again, &data, None, &cfg).unwrap();
+//! assert_eq!(history.resumed_epochs, 2);
+//! assert_eq!(again.2.weight.as_vec(), first.2.weight.as_vec());
+//! ```
+//!
 //! Introduced in `notebooks/06_fashion_mnist.ipynb`.
 
+mod adam;
 mod dataset;
 mod epochs;
 mod grid;
 mod localization;
-mod nadam;
+mod resume;
 mod segmentation;
 
 use std::io::Write;
@@ -32,13 +61,14 @@ use ndarray::{Array2, Array4};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
+pub use adam::{Adam, Moments, Nadam};
 pub use dataset::Dataset;
 pub use grid::{evaluate_grid, fit_grid, GridData, GridDetector, GridEvaluation, TapedGrid};
 pub use localization::{
     evaluate_localization, fit_localization, predict_localization, LocalizationData,
     LocalizationEvaluation, Localizer, LocalizerOutput, LossWeights, NormBox,
 };
-pub use nadam::Nadam;
+pub use resume::default_checkpoint_dir;
 pub use segmentation::{
     evaluate_segmentation, fit_segmentation, predict_masks, SegmentationData,
     SegmentationEvaluation, Segmenter, SegmenterOutput,
@@ -77,6 +107,13 @@ pub struct FitConfig {
     pub verbose: bool,
     /// Stop after this many batches per epoch (for quick demos); `None` for all.
     pub max_batches: Option<usize>,
+    /// Save the whole training state after every epoch into this folder, and resume from
+    /// it: the same call made again (after a panic, an interrupt or a restarted kernel)
+    /// continues after the last saved epoch, or returns at once when all epochs were done,
+    /// and says so. The result equals an uninterrupted run's. `None` (the default) saves
+    /// nothing. See the [`resume`](self#resuming-after-a-crash) section of this module and
+    /// [`default_checkpoint_dir`].
+    pub checkpoint_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for FitConfig {
@@ -89,6 +126,7 @@ impl Default for FitConfig {
             seed: 42,
             verbose: true,
             max_batches: None,
+            checkpoint_dir: None,
         }
     }
 }
@@ -117,6 +155,9 @@ pub struct History {
     /// reports each loss and metric (`class_loss`, `box_loss`, `iou`, `val_iou`, ...,
     /// see [`fit_localization`]); empty for [`fit`].
     pub metrics: std::collections::BTreeMap<String, Vec<f32>>,
+    /// How many of [`History::epochs`] were read from a checkpoint rather than trained by
+    /// this call (see [`FitConfig::checkpoint_dir`]); 0 for a run from the start.
+    pub resumed_epochs: usize,
 }
 
 impl History {
@@ -297,6 +338,10 @@ pub fn fit<M: Classifier<C, N>, const C: usize, const N: usize>(
             validation
                 .map(|v| evaluate(model, v).map(|e| ClassTally::of(&e, v.len())))
                 .transpose()
+        }),
+        fingerprint: Box::new(|f| {
+            f.dataset(train);
+            f.optional(validation, |f, v| f.dataset(v));
         }),
     };
     epochs::run(model, cfg, task)

@@ -253,6 +253,14 @@ pub fn fit_segmentation<M: Segmenter<C, K>, const C: usize, const K: usize>(
                 .map(|v| tally_of::<M, C, K>(model, v))
                 .transpose()
         }),
+        fingerprint: Box::new(|f| {
+            for d in [Some(train), validation] {
+                f.optional(d, |f, d| {
+                    f.dataset(&d.data);
+                    f.bytes(&d.masks.iter().copied().collect::<Vec<u8>>());
+                });
+            }
+        }),
     };
     epochs::run(model, cfg, task)
 }

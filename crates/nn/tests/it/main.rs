@@ -11,6 +11,7 @@ mod detection;
 mod faults;
 mod fcn;
 mod ops_reference;
+mod resume;
 mod tasks;
 mod train_model;
 mod transfer;
