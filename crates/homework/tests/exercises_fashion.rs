@@ -135,3 +135,50 @@ fn real_data_placeholder_is_not_done_when_fashion_mnist_is_installed() {
     let v = check_fashion_cnn(placeholder);
     assert!(v.is_not_done(), "{v}");
 }
+
+#[test]
+fn the_time_limit_is_relative_to_the_reference_workload() {
+    // 2 s for one epoch on 1,000 images: 5 epochs on 55,000 take 550 s; twice that is allowed.
+    let goal = FULL_GOAL.relative_to(2.0, REFERENCE_IMAGES);
+    assert_eq!(goal.time_factor, Some(2.0));
+    assert!(
+        (goal.max_seconds - 1_100.0).abs() < 1e-9,
+        "{}",
+        goal.max_seconds
+    );
+    assert_eq!(goal.reference_seconds, Some(2.0));
+    assert!(goal.to_string().contains("1100초"), "{goal}");
+    // A machine twice as slow gets twice the time.
+    assert!((FULL_GOAL.relative_to(4.0, 1_000).max_seconds - 2_200.0).abs() < 1e-9);
+    // Before the measurement the goal says how the limit is set.
+    assert!(
+        FULL_GOAL
+            .to_string()
+            .contains("기준 모델의 예상 훈련 시간 × 2"),
+        "{FULL_GOAL}"
+    );
+    // An absolute goal is left as it is.
+    let fixed = FashionGoal {
+        time_factor: None,
+        ..QUICK_GOAL
+    };
+    assert_eq!(fixed.relative_to(100.0, 10), fixed);
+}
+
+#[test]
+fn a_slow_answer_fails_against_the_measured_limit() {
+    let data = toy_classes(20);
+    // A reference workload of 1 ms per 1,000 images gives a limit far below any training.
+    let goal = FashionGoal {
+        min_accuracy: 0.0,
+        ..QUICK_GOAL
+    }
+    .relative_to(0.000_001, 1_000);
+    let slow = |train: &Dataset<1>, valid: &Dataset<1>| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        train_small(train, valid)
+    };
+    let v = check_fashion_cnn_with(goal, &data, &data, &data, slow);
+    assert!(v.is_wrong(), "{v}");
+    assert!(v.to_string().contains("기준 모델의 예상 훈련 시간"), "{v}");
+}
