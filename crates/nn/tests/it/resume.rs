@@ -117,10 +117,8 @@ fn killed_run(optimizer: OptimizerKind) -> tempfile::TempDir {
     // while it trains epoch 4.
     let start = Instant::now();
     let path = loop {
-        if let Some(p) = checkpoint_in(dir.path()) {
-            if epochs_done(&p) >= 3 {
-                break p;
-            }
+        if let Some(p) = checkpoint_in(dir.path()).filter(|p| epochs_done(p) >= 3) {
+            break p;
         }
         if let Some(status) = child.try_wait().unwrap() {
             panic!("the training process ended by itself ({status}) before it was killed");
