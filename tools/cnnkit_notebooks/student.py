@@ -30,7 +30,7 @@ Conventions in an instructor notebook (see docs/instructors.md):
 
       fn total_params() -> Option<u64> {
           // BEGIN SOLUTION
-          Some(2_800 + 180_200 + 720_400)
+          Some(layers().iter().map(|l| l.params()).sum())
           // END SOLUTION
           // BEGIN PLACEHOLDER
           // None
@@ -48,6 +48,21 @@ Conventions in an instructor notebook (see docs/instructors.md):
 
 * A markdown cell may hold instructor notes between `<!-- BEGIN SOLUTION -->` and
   `<!-- END SOLUTION -->`; they become TEXT_STUB.
+* A short-answer question graded by hand is a markdown answer cell with nbgrader metadata
+  `{"grade": true, "solution": true, "task": false, "points": N, ...}` whose model answer
+  lies between `<!-- BEGIN SOLUTION -->` and `<!-- END SOLUTION -->` (the student gets
+  TEXT_STUB to replace). `grade` lists it as `manual`, with no points until graded by hand.
+* A task cell may list the reference implementations it must not use, in the cell metadata
+  `{"cnnkit": {"forbidden": ["conv2d", "Conv2D", ...]}}` (identifiers: functions, types,
+  modules). `check` and `grade` look for them in the task cell and in every code cell the
+  student added or changed, with comments and strings left out, so that
+  `use cnnkit::ops::conv2d as c;` in another cell is found too. A task that uses one gets
+  zero points in the check cells after it (up to the next task cell), with a message in
+  Korean and English that says why (`forbidden`).
+* A check of several cases may print a line `점수 (points): 6.6/10` (the checker's
+  partial credit, cnnkit::exercises::Credit); `grade` then gives the check cell that share
+  of its points (`partial`). In grading mode the checker makes the number the cell's
+  result, which is how nbgrader gives partial credit.
 * Task cells carry nbgrader metadata `{"solution": true, "grade": false, ...}`; check cells
   `{"grade": true, "solution": false, "locked": true, "points": N, ...}`. Every check cell
   ends with a checker call whose verdict starts with 정답입니다! / 아직 풀지 않았습니다 /
@@ -199,8 +214,20 @@ class Summary:
     name: str
     tasks: int = 0
     checks: int = 0
-    points: float = 0.0
+    points: float = 0.0  # all points: the check cells' and the manually graded answers'
     grade_ids: list[str] = field(default_factory=list)
+    manual: int = 0  # markdown answer cells graded by hand
+    manual_points: float = 0.0
+
+    @property
+    def auto_points(self) -> float:
+        return self.points - self.manual_points
+
+
+def is_manual(cell: Any) -> bool:
+    """A short-answer cell graded by hand: markdown, nbgrader grade and solution."""
+    meta = nbgrader(cell)
+    return cell.cell_type == "markdown" and bool(meta.get("grade")) and bool(meta.get("solution"))
 
 
 def validate(nb: Any, name: str) -> Summary:
@@ -240,6 +267,22 @@ def validate(nb: Any, name: str) -> Summary:
                 s.points += float(meta["points"])
         elif cell.cell_type == "markdown":
             strip_markdown(cell.source, where)
+            if is_manual(cell):
+                if "points" not in meta:
+                    raise MarkerError(f"{where}: a manually graded answer cell without points")
+                if not has_solution(cell.source):
+                    raise MarkerError(f"{where}: a manually graded answer cell without a model answer "
+                                      "(<!-- BEGIN SOLUTION --> ... <!-- END SOLUTION -->)")
+                if meta.get("task") or meta.get("locked"):
+                    raise MarkerError(f"{where}: a manually graded answer cell must be unlocked and not a task")
+                s.manual += 1
+                s.manual_points += float(meta["points"])
+                s.points += float(meta["points"])
+        names = forbidden_names(cell)
+        if names and not is_task(cell):
+            raise MarkerError(f"{where}: forbidden names (metadata cnnkit.forbidden) on a cell that is not a task cell")
+        if not all(isinstance(n, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n) for n in names):
+            raise MarkerError(f"{where}: cnnkit.forbidden must list identifiers: {names!r}")
     return s
 
 
@@ -301,6 +344,140 @@ def generate(sources: list[Path], out: Path, dep_path: str | None = None) -> lis
 
 
 # --------------------------------------------------------------------------------------------
+# The rule against calling the reference implementation
+
+
+IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+RAW_STRING = re.compile(r'b?r(#*)"')
+NUMBER = re.compile(r"[0-9][0-9A-Za-z_]*(?:\.[0-9][0-9A-Za-z_]*)?")  # not `0.field` of `x.0.field`
+
+
+def forbidden_names(cell: Any) -> list[str]:
+    """The identifiers a task cell must not use (cell metadata cnnkit.forbidden)."""
+    meta = cell.get("metadata", {}).get("cnnkit", {}) or {}
+    return list(meta.get("forbidden", []) or [])
+
+
+def code_identifiers(source: str) -> list[tuple[int, str]]:
+    """(line, identifier) of every identifier in Rust code, outside comments, string and
+    character literals; evcxr commands (lines starting with `:`) are left out. Raw
+    identifiers (`r#conv2d`) count as the name."""
+    out: list[tuple[int, str]] = []
+    src = "\n".join("" if line.lstrip().startswith(":") else line for line in source.split("\n"))
+    i, n, line = 0, len(src), 1
+    while i < n:
+        ch = src[i]
+        if ch == "\n":
+            line += 1
+            i += 1
+        elif src.startswith("//", i):
+            while i < n and src[i] != "\n":
+                i += 1
+        elif src.startswith("/*", i):
+            depth, i = 1, i + 2
+            while i < n and depth:
+                if src.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif src.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    line += src[i] == "\n"
+                    i += 1
+        elif (m := RAW_STRING.match(src, i)) and (i == 0 or not (src[i - 1].isalnum() or src[i - 1] == "_")):
+            end = '"' + m.group(1)
+            j = src.find(end, m.end())
+            j = n if j < 0 else j + len(end)
+            line += src.count("\n", i, j)
+            i = j
+        elif ch == '"' or (ch == "b" and src.startswith('b"', i) and (i == 0 or not (src[i - 1].isalnum() or src[i - 1] == "_"))):
+            i += 2 if ch == "b" else 1
+            while i < n and src[i] != '"':
+                if src[i] == "\\":
+                    i += 1
+                if i < n and src[i] == "\n":
+                    line += 1
+                i += 1
+            i += 1
+        elif ch == "'":
+            # A character literal ('x', '\n', '\u{1F600}') or a lifetime ('a).
+            if src.startswith("\\", i + 1):
+                j = src.find("'", i + 3)
+                i = n if j < 0 else j + 1
+            elif i + 2 < n and src[i + 2] == "'":
+                i += 3
+            else:
+                i += 1
+        elif src.startswith("r#", i) and (m := IDENT.match(src, i + 2)):
+            out.append((line, m.group(0)))
+            i = m.end()
+        elif (m := IDENT.match(src, i)):
+            out.append((line, m.group(0)))
+            i = m.end()
+        elif ch.isdigit():
+            i = NUMBER.match(src, i).end()
+        else:
+            i += 1
+    return out
+
+
+def forbidden_uses(source: str, names: Iterable[str]) -> list[tuple[str, int]]:
+    """(name, line) of each use of a forbidden identifier in code (see code_identifiers)."""
+    wanted = set(names)
+    return [(ident, line) for line, ident in code_identifiers(source) if ident in wanted]
+
+
+def forbidden_message(name: str, where: str) -> str:
+    return (
+        f"`{name}`({where})는 이 확인 셀이 여러분의 답과 비교하는 기준 구현(reference implementation)입니다. "
+        "이 연습은 그것을 직접 구현하는 것이므로, 기준 구현을 부르는 답은 이 확인 셀에서 0점입니다. "
+        f"/ `{name}` ({where}) is the reference implementation this check compares your answer with; "
+        "the exercise is to write it yourself, so an answer that uses it scores 0 in this check."
+    )
+
+
+def forbidden_violations(executed: Any, reference: Any) -> dict[str, str]:
+    """grade_id of each check cell that a forbidden use makes worth nothing, with the
+    message. The rules come from `reference` (the instructor notebook, or the notebook
+    itself): each task cell's cnnkit.forbidden names apply to the check cells after it, up
+    to the next task cell, and are looked for in the executed notebook's task cell of the
+    same grade_id and in every code cell that is not one of the given cells unchanged."""
+    rules: list[tuple[str, list[str], list[str]]] = []  # (task grade_id, names, check ids)
+    for cell in reference.cells:
+        if is_task(cell):
+            rules.append((nbgrader(cell)["grade_id"], forbidden_names(cell), []))
+        elif is_check(cell) and rules:
+            rules[-1][2].append(nbgrader(cell)["grade_id"])
+    rules = [r for r in rules if r[1] and r[2]]
+    if not rules:
+        return {}
+    given = set()
+    for cell in reference.cells:
+        if cell.cell_type == "code" and not is_task(cell):
+            given.add(cell.source.strip())
+            try:
+                given.add(strip_code(cell.source).strip())
+            except MarkerError:
+                pass
+    tasks = {nbgrader(c).get("grade_id"): (i, c) for i, c in enumerate(executed.cells) if is_task(c)}
+    extra = [
+        (i, c) for i, c in enumerate(executed.cells)
+        if c.cell_type == "code" and not nbgrader(c) and c.source.strip() not in given
+    ]
+    found: dict[str, str] = {}
+    for task_id, names, checks in rules:
+        candidates = ([tasks[task_id]] if task_id in tasks else []) + extra
+        for i, cell in candidates:
+            uses = forbidden_uses(cell.source, names)
+            if uses:
+                name, line = uses[0]
+                message = forbidden_message(name, f"셀 {i}, 줄 {line} / cell {i}, line {line}")
+                for gid in checks:
+                    found.setdefault(gid, message)
+                break
+    return found
+
+
+# --------------------------------------------------------------------------------------------
 # Reading verdicts from executed notebooks
 
 
@@ -333,6 +510,15 @@ def verdict(cell: Any) -> str:
     return "none"
 
 
+POINTS_LINE = re.compile(r"점수 \(points\): ([0-9]+(?:\.[0-9]+)?)/([0-9]+(?:\.[0-9]+)?)")
+
+
+def credit(cell: Any) -> tuple[float, float] | None:
+    """The checker's (earned, max) points line of a check cell's output, if it has one."""
+    m = POINTS_LINE.search(output_text(cell))
+    return (float(m.group(1)), float(m.group(2))) if m else None
+
+
 def timed_out(cell: Any) -> str | None:
     """The note a grading run left in a cell that ran out of time, or None."""
     for o in cell.get("outputs", []):
@@ -353,13 +539,28 @@ class CheckResult:
 
 
 def check_results(executed: Any, name: str, source: Any | None = None) -> list[CheckResult]:
-    """One result per check cell. With `source` (the instructor notebook), points and the
+    """One result per check cell, and one per manually graded answer cell (`manual`, no
+    points until graded by hand). With `source` (the instructor notebook), points and the
     list of check cells come from it, matched by grade_id, and a check cell whose code
-    differs from the instructor's is flagged (and earns nothing)."""
+    differs from the instructor's is flagged (and earns nothing). A wrong verdict with the
+    checker's partial credit earns that share of the points (`partial`); a check after a
+    task that uses a forbidden reference implementation earns nothing (`forbidden`, see
+    forbidden_violations; without `source` the rules come from the instructor notebook of
+    the same name in notebooks/exercises when there is one, else from the notebook)."""
     cells = {nbgrader(c).get("grade_id"): c for c in executed.cells if nbgrader(c)}
     reference = source if source is not None else executed
+    rules = source
+    if rules is None:
+        instructor = EXERCISES / name
+        rules = (read_notebook(instructor) if instructor.exists() else None) or executed
+    forbidden = forbidden_violations(executed, rules)
     results = []
     for ref in reference.cells:
+        if is_manual(ref):
+            gid = nbgrader(ref)["grade_id"]
+            results.append(CheckResult(name, gid, float(nbgrader(ref).get("points", 0)), "manual", 0.0,
+                                       note="손으로 채점합니다 / graded by hand"))
+            continue
         if not is_check(ref):
             continue
         gid = nbgrader(ref)["grade_id"]
@@ -370,8 +571,17 @@ def check_results(executed: Any, name: str, source: Any | None = None) -> list[C
             continue
         v = verdict(cell)
         modified = source is not None and cell.source.strip() != ref.source.strip()
-        earned = points if v == "correct" and not modified else 0.0
-        results.append(CheckResult(name, gid, points, v, earned, modified, timed_out(cell) or ""))
+        earned = points if v == "correct" else 0.0
+        note = timed_out(cell) or ""
+        c = credit(cell)
+        if v == "wrong" and c is not None and c[0] > 0 and c[1] > 0:
+            v = "partial"
+            earned = round(points * min(c[0], c[1]) / c[1], 2)
+        if gid in forbidden:
+            v, earned, note = "forbidden", 0.0, forbidden[gid]
+        if modified:
+            earned = 0.0
+        results.append(CheckResult(name, gid, points, v, earned, modified, note))
     return results
 
 
@@ -428,8 +638,10 @@ def print_results(rows: list[CheckResult]) -> None:
         if r.note:
             print(f"{'':<{width}}   {r.note}")
     total = sum(r.earned for r in rows)
-    possible = sum(r.points for r in rows)
-    print(f"total {total:g}/{possible:g} points")
+    possible = sum(r.points for r in rows if r.verdict != "manual")
+    manual = sum(r.points for r in rows if r.verdict == "manual")
+    by_hand = f" (and {manual:g} points graded by hand)" if manual else ""
+    print(f"total {total:g}/{possible:g} points{by_hand}")
 
 
 def run_notebooks(paths: list[Path], out: Path, quick: bool, timeout: int, html_pages: bool = False) -> list[Any]:
@@ -656,7 +868,8 @@ def _main(args: argparse.Namespace) -> int:
                 if nb is None:
                     return 1
                 s = validate(nb, path.name)
-                print(f"ok  {path.name}: {s.tasks} task cells, {s.checks} check cells, {s.points:g} points")
+                manual = f", {s.manual} answers graded by hand" if s.manual else ""
+                print(f"ok  {path.name}: {s.tasks} task cells, {s.checks} check cells{manual}, {s.points:g} points")
             return 0
         out = Path(args.out)
         summaries = generate(sources, out, args.dep_path)
@@ -664,8 +877,11 @@ def _main(args: argparse.Namespace) -> int:
         print(f"cnnkit-student: {e}", file=sys.stderr)
         return 1
     for s in summaries:
-        print(f"wrote {out / s.name}: {s.tasks} task cells, {s.checks} check cells, {s.points:g} points")
-    print(f"{len(summaries)} student notebooks in {out}, {sum(s.points for s in summaries):g} points in all")
+        manual = f", {s.manual} answers graded by hand ({s.manual_points:g} points)" if s.manual else ""
+        print(f"wrote {out / s.name}: {s.tasks} task cells, {s.checks} check cells{manual}, {s.points:g} points")
+    manual = sum(s.manual_points for s in summaries)
+    by_hand = f" ({manual:g} of them graded by hand)" if manual else ""
+    print(f"{len(summaries)} student notebooks in {out}, {sum(s.points for s in summaries):g} points in all{by_hand}")
     return 0
 
 
@@ -685,7 +901,7 @@ def check(paths: list[Path], out: Path, quick: bool, timeout: int, html_pages: b
         for f in r.failures:
             print(f"{Path(r.path).name}: {f.headline()}")
     print(f"executed notebooks in {out / 'executed'}")
-    return 0 if not failed and all(r.verdict == "correct" for r in rows) else 1
+    return 0 if not failed and all(r.verdict in ("correct", "manual") for r in rows) else 1
 
 
 if __name__ == "__main__":

@@ -136,7 +136,10 @@ def test_instructor_notebooks_exist_and_are_valid():
         nb = nbformat.read(path, as_version=4)
         s = ms.validate(nb, path.name)
         assert s.tasks >= 1 and s.checks >= 1, path.name
-        assert s.points == 10, path.name  # the rubric in docs/instructors.md: 10 points per notebook
+        # The rubric in docs/instructors.md: 10 points of checks per notebook, and in ex01
+        # 10 more for the book's conceptual exercises, graded by hand.
+        assert s.auto_points == 10, path.name
+        assert s.manual_points == (10 if path.name.startswith("ex01") else 0), path.name
         total += s.points
         # Committed without outputs, with the project's kernel and one :dep line.
         assert nb.metadata["kernelspec"]["name"] == "rust"
@@ -149,7 +152,7 @@ def test_instructor_notebooks_exist_and_are_valid():
         for c in code:
             if ms.is_check(c):
                 assert c.source.startswith("check_") and "let " not in c.source, c.source
-    assert total == 80
+    assert total == 90
 
 
 def test_student_notebooks_have_no_solutions_and_no_outputs():
@@ -166,7 +169,10 @@ def test_student_notebooks_have_no_solutions_and_no_outputs():
                 assert word not in text, (path.name, text)
             if cell.cell_type == "code":
                 assert cell.outputs == [] and cell.execution_count is None
-            if ms.is_task(src_cell):
+            if ms.is_manual(src_cell):
+                assert ms.TEXT_STUB in text and "모범 답안" not in text, (path.name, text)
+                assert text.strip() == ms.TEXT_STUB
+            elif ms.is_task(src_cell):
                 assert ms.STUB in text
                 # The lines of the solution are gone.
                 solution = src_cell.source.split("BEGIN SOLUTION", 1)[1].split("END SOLUTION", 1)[0]
@@ -186,7 +192,9 @@ def test_cli_writes_students_and_copies_evcxr_toml(tmp_path, capsys):
     assert rc == 0
     assert sorted(p.name for p in tmp_path.glob("*.ipynb")) == [p.name for p in INSTRUCTOR]
     assert (tmp_path / "evcxr.toml").read_text() == (EXERCISES / "evcxr.toml").read_text()
-    assert out.rstrip().splitlines()[-1] == f"8 student notebooks in {tmp_path}, 80 points in all"
+    assert out.rstrip().splitlines()[-1] == (
+        f"8 student notebooks in {tmp_path}, 90 points in all (10 of them graded by hand)"
+    )
 
 
 def test_cli_validate_and_marker_errors(tmp_path, capsys):
@@ -307,3 +315,157 @@ def test_configure_nbgrader_sets_stub_placeholders_and_execute():
     reply = {"content": {"status": "error"}}
     ms.EvcxrExecute().on_cell_executed(cell=cell, execute_reply=reply)
     assert reply["content"]["ename"] == "Error" and len(cell.outputs) == 1
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 15, part 5: the reference-implementation rule, partial credit, conceptual answers,
+# and no expected answers in what a student reads.
+
+
+def _exercise(name):
+    return nbformat.read(EXERCISES / name, as_version=4)
+
+
+def test_code_identifiers_skip_comments_strings_and_evcxr_commands():
+    src = """:dep conv2d = { path = "x" }
+// conv2d in a comment
+/* a block /* nested conv2d */ still */ let s = "conv2d(x)"; let r = r#"conv2d"#;
+let c = 'x'; let q = '\\''; fn f<'a>(v: &'a str) {}
+let y = r#conv2d(x);
+use cnnkit::ops::conv2d as c2;"""
+    uses = ms.forbidden_uses(src, ["conv2d"])
+    assert uses == [("conv2d", 5), ("conv2d", 6)], uses
+    assert ms.forbidden_uses("fn conv2d_by_hand() {} // Conv2D", ["conv2d", "Conv2D"]) == []
+    assert ms.forbidden_uses("type M = (Conv2D<1, 2, 3, 1, Same>, Flatten);", ["Conv2D"]) == [("Conv2D", 1)]
+
+
+def test_every_by_hand_task_lists_its_reference_and_its_own_solution_is_clean():
+    expected = {
+        "ex01_cnn_arithmetic.ipynb": ["ex01_output_size", "ex01_total_params", "ex01_inference_bytes",
+                                      "ex01_training_bytes"],
+        "ex02_conv2d_by_hand.ipynb": ["ex02_conv2d"],
+        "ex03_pooling_by_hand.ipynb": ["ex03_max_pool", "ex03_depthwise"],
+        "ex04_custom_filter.ipynb": ["ex04_apply"],
+        "ex06_residual_unit.ipynb": ["ex06_residual_unit", "ex06_inception"],
+        "ex08_detection.ipynb": ["ex08_iou", "ex08_nms", "ex08_transposed"],
+    }
+    for path in INSTRUCTOR:
+        nb = nbformat.read(path, as_version=4)
+        with_rule = [ms.nbgrader(c)["grade_id"] for c in nb.cells if ms.forbidden_names(c)]
+        assert with_rule == expected.get(path.name, []), path.name
+        for c in nb.cells:
+            if ms.is_task(c):
+                # The instructor's solution and the student's placeholder keep the rule.
+                assert ms.forbidden_uses(c.source, ms.forbidden_names(c)) == [], (path.name, c.source)
+                assert ms.forbidden_uses(ms.strip_code(c.source), ms.forbidden_names(c)) == []
+        assert "conv2d" in ms.forbidden_names(nb.cells[[ms.nbgrader(c).get("grade_id") for c in nb.cells].index(
+            "ex02_conv2d")]) if path.name.startswith("ex02") else True
+
+
+def _ran(nb, verdicts):
+    """The notebook as if it ran: each check cell shows the given verdict text."""
+    for c in nb.cells:
+        if ms.is_check(c):
+            c.outputs = [_result(verdicts.get(ms.nbgrader(c)["grade_id"], "✅ 정답입니다! (x)"))]
+    return nb
+
+
+def test_a_task_that_calls_the_reference_scores_zero_with_a_message():
+    source = _exercise("ex02_conv2d_by_hand.ipynb")
+    student = ms.student_notebook(source, "ex02")
+    task = next(c for c in student.cells if ms.is_task(c))
+    task.source = task.source.replace(
+        "None", "cnnkit::ops::conv2d(todo!(), todo!(), todo!(), stride, padding, false).ok().map(|_| todo!())"
+    )
+    results = ms.check_results(_ran(student, {}), "ex02_conv2d_by_hand.ipynb", source)
+    assert [(r.grade_id, r.verdict, r.earned) for r in results] == [("ex02_conv2d_check", "forbidden", 0.0)]
+    note = results[0].note
+    assert "`conv2d`" in note and "기준 구현" in note and "reference implementation" in note, note
+    # Without the instructor notebook in hand, `check` finds the rule by the file name.
+    assert ms.check_results(student, "ex02_conv2d_by_hand.ipynb")[0].verdict == "forbidden"
+
+
+def test_an_alias_in_another_cell_is_found_and_the_given_cells_are_not():
+    source = _exercise("ex02_conv2d_by_hand.ipynb")
+    student = ms.student_notebook(source, "ex02")
+    # Unchanged, the student notebook breaks no rule (its cells use no reference).
+    assert ms.forbidden_violations(student, source) == {}
+    i = next(i for i, c in enumerate(student.cells) if ms.is_task(c))
+    student.cells.insert(i, new_code_cell("use cnnkit::ops::conv2d as c;"))
+    found = ms.forbidden_violations(student, source)
+    assert list(found) == ["ex02_conv2d_check"] and f"cell {i}, line 1" in found["ex02_conv2d_check"]
+
+
+def test_the_rule_applies_to_the_checks_of_its_own_task_only():
+    source = _exercise("ex03_pooling_by_hand.ipynb")
+    student = ms.student_notebook(source, "ex03")
+    second = [c for c in student.cells if ms.is_task(c)][1]
+    second.source = second.source.replace("None", "Some(depthwise_max_pool2d(todo!()))")
+    results = ms.check_results(_ran(student, {}), "ex03_pooling_by_hand.ipynb", source)
+    assert [(r.grade_id, r.verdict) for r in results] == [
+        ("ex03_max_pool_check", "correct"), ("ex03_depthwise_check", "forbidden")]
+
+
+def test_partial_credit_is_read_from_the_points_line():
+    source = _exercise("ex03_pooling_by_hand.ipynb")
+    student = ms.student_notebook(source, "ex03")
+    partly = "❌ 틀렸습니다 (연습 3-1)\n  - 사례 4/7: ...\n  - 점수 (points): 2.8/5 (사례 7개 중 4개 맞음)"
+    nothing = "❌ 틀렸습니다 (연습 3-2)\n  - 점수 (points): 0/5 (사례 5개 중 0개 맞음)"
+    results = ms.check_results(_ran(student, {"ex03_max_pool_check": partly, "ex03_depthwise_check": nothing}),
+                               "ex03_pooling_by_hand.ipynb", source)
+    assert [(r.verdict, r.earned, r.points) for r in results] == [("partial", 2.8, 5.0), ("wrong", 0.0, 5.0)]
+    assert ms.credit(student.cells[[ms.is_check(c) for c in student.cells].index(True)]) == (2.8, 5.0)
+
+
+def test_conceptual_exercises_are_manual_answer_cells_stripped_for_students():
+    nb = _exercise("ex01_cnn_arithmetic.ipynb")
+    manual = [c for c in nb.cells if ms.is_manual(c)]
+    assert [ms.nbgrader(c)["grade_id"] for c in manual] == [f"ex01_concept_{n}" for n in (1, 3, 4, 5, 6, 7, 8)]
+    for c in manual:
+        meta = ms.nbgrader(c)
+        assert meta["grade"] is True and meta["solution"] is True and meta["task"] is False
+        assert meta["locked"] is False and meta["schema_version"] == 3 and meta["points"] >= 1
+        assert "<!-- BEGIN SOLUTION -->" in c.source and "모범 답안" in c.source
+    assert sum(ms.nbgrader(c)["points"] for c in manual) == 10
+    # Each answer cell follows its question.
+    for i, c in enumerate(nb.cells):
+        if ms.is_manual(c):
+            assert nb.cells[i - 1].source.startswith("### 연습문제 "), nb.cells[i - 1].source
+    student = ms.student_notebook(nb, "ex01")
+    answers = [c for c in student.cells if ms.is_manual(c)]
+    assert all(c.source.strip() == ms.TEXT_STUB for c in answers)
+    # `grade` lists them as graded by hand, with their points outside the automatic total.
+    results = ms.check_results(_ran(student, {}), "ex01_cnn_arithmetic.ipynb", nb)
+    assert [r.verdict for r in results].count("manual") == 7
+    assert sum(r.earned for r in results) == 10 and sum(r.points for r in results) == 20
+    with pytest.raises(ms.MarkerError, match="without a model answer"):
+        bad = copy.deepcopy(nb)
+        next(c for c in bad.cells if ms.is_manual(c)).source = "no answer"
+        ms.validate(bad, "ex01")
+
+
+# The book's answers to exercise 2 (ex01's checks), in the forms they could be written in.
+ANSWERS = ["903400", "12613600", "565613600", "2800", "180200", "720400"]
+
+
+def _number_forms(n: str) -> list[str]:
+    v = int(n)
+    return [n, f"{v:_}", f"{v:,}"]
+
+
+def test_expected_answers_are_not_in_student_notebooks_or_the_homework_crate(tmp_path):
+    import re
+
+    from cnnkit_notebooks.paths import ROOT
+
+    ms.generate(INSTRUCTOR, tmp_path)
+    texts = {p.name: p.read_text(encoding="utf-8") for p in sorted(tmp_path.glob("*.ipynb"))}
+    for path in sorted((ROOT / "crates" / "homework").rglob("*.rs")):
+        texts[str(path.relative_to(ROOT))] = path.read_text(encoding="utf-8")
+    found = []
+    for name, text in texts.items():
+        for n in ANSWERS:
+            for form in _number_forms(n):
+                if re.search(rf"(?<![0-9_,.]){re.escape(form)}(?![0-9_,])", text):
+                    found.append((name, form))
+    assert not found, found
