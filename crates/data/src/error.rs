@@ -63,7 +63,9 @@ pub enum Error {
          - set FASHION_MNIST_DIR to a folder holding the four files \
          (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, \
          t10k-labels-idx1-ubyte.gz; `.gz` or decompressed)\n  \
-         - connect to the internet and retry (the files, about 30 MB, go to `{}`)",
+         - connect to the internet and retry (the files, about 30 MB, go to `{}`)\n\
+         Fashion-MNIST 데이터를 찾지 못했습니다: `sudo apt-get install dataset-fashion-mnist`로 \
+         설치하거나 FASHION_MNIST_DIR에 네 파일이 있는 폴더를 지정하십시오.",
         .searched.iter().map(|s| format!("\n  - {s}")).collect::<String>(),
         .cache.display()
     )]

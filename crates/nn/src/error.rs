@@ -26,7 +26,10 @@ pub enum Error {
 
     // ---- shapes and models ------------------------------------------------------------
     /// A layer received input of a shape it cannot handle.
-    #[error("shape mismatch in layer `{layer}`: expected {expected}, got {actual}")]
+    #[error(
+        "shape mismatch in layer `{layer}`: expected {expected}, got {actual} \
+         (층 `{layer}`의 입력 모양이 맞지 않습니다: summary()로 각 층의 출력 모양을 확인하십시오)"
+    )]
     Shape {
         /// The layer's name as shown by `summary()`, e.g. `conv2d_3 (Conv2D)`.
         layer: String,

@@ -61,3 +61,30 @@ pub fn quick_or<T>(full: T, quick: T) -> T {
         full
     }
 }
+
+/// Switches quick mode on or off for the rest of this process: the notebook's way to pick
+/// the small settings without restarting the server with `CNNKIT_QUICK=1`. It sets the
+/// environment variable, the one setting every cell of an evcxr kernel shares (each cell is
+/// a library of its own, with its own copy of every `static`). Cells that run after it see
+/// the new mode; variables computed before keep their values, so run the notebook again
+/// from its first training cell.
+///
+/// Call it in a cell of its own, while no training runs: changing the environment while
+/// another thread reads it is what makes `std::env::set_var` unsafe.
+///
+/// ```
+/// cnnkit_nn::quick::set_quick(true);
+/// assert_eq!(cnnkit_nn::quick::quick_or(10, 1), 1);
+/// cnnkit_nn::quick::set_quick(false);
+/// assert!(!cnnkit_nn::quick::is_quick());
+/// ```
+pub fn set_quick(on: bool) {
+    // SAFETY: see above; the notebooks call it from the cell's main thread while no other
+    // thread of the process reads the environment.
+    unsafe { std::env::set_var(QUICK_ENV, if on { "1" } else { "0" }) };
+    println!(
+        "quick mode {} / 빠른 모드 {}",
+        if on { "on" } else { "off" },
+        if on { "켜짐" } else { "꺼짐" }
+    );
+}

@@ -244,7 +244,8 @@ fn check_layout<M: TensorCollection<f32, Cpu>>(model: &M, path: &Path) -> Result
     let mismatch = |why: String| Error::Checkpoint {
         path: path.to_path_buf(),
         why: format!(
-            "{why}; the file was saved from a different model (compare the layers with summary())"
+            "{why}; the file was saved from a different model (compare the layers with summary()) \
+             (다른 모델에서 저장한 파일입니다: 층 구성이 같은지 summary()로 비교하십시오)"
         ),
     };
     for (name, shape) in &expected {

@@ -520,6 +520,44 @@ pub fn to_features<B: Dim, const I: usize, T: Tape<f32, Cpu>>(
     Ok(x.try_reshape_like(&(b, Const::<I>))?)
 }
 
+/// A 2-D array as a batch of one single-channel image, `(1, h, w, 1)`: how the notebooks
+/// hand a small hand-made matrix to a layer.
+///
+/// ```
+/// use cnnkit_nn::prelude::*;
+/// let x = ndarray::array![[1.0_f32, 2.0, 3.0], [4.0, 5.0, 6.0]];
+/// let t = cnnkit_nn::ops::to_images(&Cpu::default(), &x);
+/// assert_eq!(t.shape().concrete(), [1, 2, 3, 1]);
+/// assert_eq!(cnnkit_nn::ops::channel(&t, 0, 0), x);
+/// ```
+pub fn to_images(dev: &Cpu, x: &ndarray::Array2<f32>) -> Images<1> {
+    let (h, w) = x.dim();
+    dev.tensor_from_vec(x.iter().copied().collect(), (1, h, w, Const::<1>))
+}
+
+/// Channel `c` of image `image` of an NHWC batch, as a 2-D array `(h, w)`: one feature map.
+///
+/// # Panics
+/// When `image` or `c` is out of range, with both numbers in the message.
+///
+/// ```
+/// use cnnkit_nn::prelude::*;
+/// let dev = Cpu::default();
+/// // Two images of 1x2 pixels with 3 channels: values 0..12 in NHWC order.
+/// let t: Images<3> = dev.tensor_from_vec((0..12).map(|v| v as f32).collect(), (2, 1, 2, Const::<3>));
+/// assert_eq!(cnnkit_nn::ops::channel(&t, 1, 2), ndarray::array![[8.0, 11.0]]);
+/// ```
+pub fn channel<const C: usize>(t: &Images<C>, image: usize, c: usize) -> ndarray::Array2<f32> {
+    let [n, h, w, _] = t.shape().concrete();
+    assert!(
+        image < n && c < C,
+        "channel: image {image} of {n} and channel {c} of {C} do not exist \
+         (이미지 {image}/{n}, 채널 {c}/{C}: 범위를 벗어났습니다)"
+    );
+    let v = t.as_vec();
+    ndarray::Array2::from_shape_fn((h, w), |(r, col)| v[((image * h + r) * w + col) * C + c])
+}
+
 /// Cross-correlation of one grayscale image with one kernel of any size, known only at run
 /// time: what a single `Conv2D` filter without bias computes on a one-channel image, with
 /// the same kernels as the layers (`cnnkit-kernels`). For the filter demonstrations and

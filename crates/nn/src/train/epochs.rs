@@ -4,6 +4,7 @@
 //! forward pass with its loss and the figures reported, comes in as a closure and a
 //! [`Tally`].
 
+use std::io::IsTerminal;
 use std::time::Instant;
 
 use dfdx::nn::modules::ZeroGrads;
@@ -151,6 +152,7 @@ where
             None => {}
         }
     }
+    let live_progress = cfg.verbose && std::io::stdout().is_terminal();
     let steps = {
         let all = task.n_train.div_ceil(cfg.batch_size);
         cfg.max_batches.map_or(all, |m| m.min(all))
@@ -166,7 +168,7 @@ where
         let mut grads = model.try_alloc_grads()?;
         order.shuffle(&mut rng);
         let mut tally = T::default();
-        let mut next_report = 1;
+        let mut last_report = Instant::now();
         for (step, idx) in order.chunks(cfg.batch_size).take(steps).enumerate() {
             let loss = (task.step)(model, &dev, idx, grads, &mut tally)?;
             let value = loss.array();
@@ -186,8 +188,11 @@ where
             grads = loss.backward();
             optim.step(model, &mut grads)?;
             model.try_zero_grads(&mut grads)?;
-            if cfg.verbose && (step + 1) * 10 >= next_report * steps && step + 1 < steps {
-                next_report = (step + 1) * 10 / steps + 1;
+            // Progress within the epoch only where a line can be redrawn in place (a
+            // terminal): evcxr forwards a cell's output a whole line at a time, so in a
+            // notebook the log is one line per epoch, as Keras' `verbose=2`.
+            if live_progress && step + 1 < steps && last_report.elapsed().as_millis() >= 200 {
+                last_report = Instant::now();
                 progress_line(step + 1, steps, start, tally.loss(), tally.accuracy());
             }
         }
@@ -210,6 +215,10 @@ where
         }
         stats.seconds = start.elapsed().as_secs_f64();
         if cfg.verbose {
+            if live_progress {
+                // Clear the progress line that the epoch's line replaces.
+                print!("\r\x1b[2K");
+            }
             let mut line = epoch_line(epoch + 1, cfg.epochs, steps, &stats);
             for (k, x) in &extra {
                 line.push_str(&format!(" - {k}: {x:.4}"));

@@ -103,7 +103,9 @@ pub struct FitConfig {
     /// Seed of the shuffling and of dropout (the model's initial weights come from the
     /// device it was built on: `Cpu::seed_from_u64`).
     pub seed: u64,
-    /// Print progress during each epoch and one line per epoch.
+    /// Print one line per epoch (Keras' `verbose=2`), and in a terminal a progress bar that
+    /// is redrawn in place during the epoch (evcxr forwards output a whole line at a time,
+    /// so a notebook shows only the epoch lines).
     pub verbose: bool,
     /// Stop after this many batches per epoch (for quick demos); `None` for all.
     pub max_batches: Option<usize>,
@@ -400,13 +402,15 @@ fn warn_if_not_finite<const C: usize>(data: &Dataset<C>, what: &str) {
     }
 }
 
+/// Keras' progress bar, redrawn in place (`\r`, no newline): `120/1719 [=>....] - ETA: 38s
+/// - loss: 0.6120 - accuracy: 0.7760`. Only used when standard output is a terminal.
 fn progress_line(step: usize, steps: usize, start: Instant, loss: f64, acc: f64) {
     let width = 30;
     let done = step * width / steps;
     let elapsed = start.elapsed().as_secs_f64();
     let eta = elapsed / step as f64 * (steps - step) as f64;
-    println!(
-        "{step:>w$}/{steps} [{}>{}] - ETA: {eta:.0}s - loss: {loss:.4} - accuracy: {acc:.4}",
+    print!(
+        "\r{step:>w$}/{steps} [{}>{}] - ETA: {eta:.0}s - loss: {loss:.4} - accuracy: {acc:.4}",
         "=".repeat(done.saturating_sub(1)),
         ".".repeat(width - done.max(1)),
         w = steps.to_string().len()

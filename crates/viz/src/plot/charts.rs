@@ -912,6 +912,26 @@ pub fn bar_chart<S: AsRef<str>, T: Number>(labels: &[S], values: &[T], title: &s
     Style::default().bar_chart(labels, values, title)
 }
 
+/// A small matrix (a kernel, an image patch, a feature map) drawn as square cells with its
+/// numbers written in them and no axis labels, sized to the matrix (52 pixels per cell).
+///
+/// ```
+/// let k = ndarray::array![[0.0_f32, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]];
+/// let fig = cnnkit_viz::plot::matrix(&k, "라플라시안 커널")?;
+/// assert_eq!(fig.as_str().matches(">1</text>").count(), 4);
+/// # Ok::<(), cnnkit_viz::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`Style::heatmap`].
+pub fn matrix(values: &ndarray::Array2<f32>, title: &str) -> Result<Svg> {
+    let side = 52 * values.nrows().max(values.ncols()) as u32;
+    let no_labels: [&str; 0] = [];
+    Style::default()
+        .figsize(side + 110, side + 80)
+        .heatmap(values, &no_labels, &no_labels, title)
+}
+
 /// [`Style::heatmap`] with the default style.
 ///
 /// # Shapes

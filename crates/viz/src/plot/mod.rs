@@ -42,8 +42,8 @@ pub mod table;
 
 pub use canvas::{escape, fmt_num, fmt_thousands, text_width, Anchor, Canvas, Paint, TextStyle};
 pub use charts::{
-    bar_chart, confusion_matrix, function, heatmap, learning_curves, line, line_chart, scatter,
-    Number,
+    bar_chart, confusion_matrix, function, heatmap, learning_curves, line, line_chart, matrix,
+    scatter, Number,
 };
 pub use images::{
     colorize, feature_maps, image_grid, image_grid_png, image_grid_rgb, image_grid_with,
