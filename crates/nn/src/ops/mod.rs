@@ -110,6 +110,25 @@ macro_rules! put_grad {
     };
 }
 
+/// Stops a backward pass whose gradient buffers have other lengths than their tensors,
+/// with a message that says why that happens and what to do, instead of a length check
+/// deep in a kernel. Gradients are kept by tensor id, and in evcxr every cell numbers its
+/// tensors from zero again: a parameter made in an earlier cell can have the id of an
+/// input made in this one, and then both share one buffer.
+fn check_grad_lengths(op: &str, buffers: &[(&str, usize, usize)]) {
+    for &(what, got, want) in buffers {
+        assert!(
+            got == want,
+            "{op} backward: the gradient buffer of the {what} holds {got} values, not {want}: \
+             two tensors of this backward pass share an id. In evcxr each cell numbers its \
+             tensors from zero again, so create every tensor of one backward pass (weights, \
+             inputs, targets) in the same cell, or train through `fit`, which renumbers the \
+             weights (텐서 id가 겹칩니다: 한 번의 역전파에 쓰는 텐서를 모두 같은 셀에서 \
+             만드십시오)"
+        );
+    }
+}
+
 /// Builds the output tensor and, with a tape, records `backward(dout, dx)` for it, where
 /// `dx` is the input's gradient buffer (to be added to).
 fn record_unary<S: Shape, S2: Shape, T: Tape<f32, Cpu>>(
@@ -272,6 +291,19 @@ fn conv2d_with<
             Some(g) => take_grad!(grads, *g),
             None => vec![0.0; O],
         };
+        check_grad_lengths(
+            "conv2d",
+            &[
+                ("output", dout.len(), g.output_len()),
+                (
+                    "input",
+                    if needs_dx { dx.len() } else { xs.len() },
+                    xs.len(),
+                ),
+                ("kernel", dw.len(), ws.len()),
+                ("bias", db.len(), O),
+            ],
+        );
         conv::conv2d_backward(
             &g,
             &xs,
@@ -607,3 +639,24 @@ pub use norm::{
     batch_norm_inference, batch_norm_training, local_response_norm, BatchStatistics, LrnSettings,
 };
 pub use transpose::{conv2d_transpose, upsampling2d, Interpolation};
+
+#[cfg(test)]
+mod tests {
+    /// What a student sees when two tensors of one backward pass share an id (evcxr cells
+    /// number tensors from zero again; a plain test cannot make dfdx repeat an id, so the
+    /// check is called with the lengths such a collision gave: a 512-value buffer for a
+    /// 1-channel bias).
+    #[test]
+    #[should_panic(
+        expected = "conv2d backward: the gradient buffer of the bias holds 512 \
+                               values, not 1: two tensors of this backward pass share an id"
+    )]
+    fn a_shared_gradient_buffer_is_explained() {
+        super::check_grad_lengths("conv2d", &[("kernel", 9, 9), ("bias", 512, 1)]);
+    }
+
+    #[test]
+    fn matching_buffers_pass() {
+        super::check_grad_lengths("conv2d", &[("kernel", 9, 9), ("bias", 1, 1)]);
+    }
+}
