@@ -107,9 +107,17 @@ def kernel_env(quick: bool, tmpdir: Path | None, use_cache: bool) -> dict[str, s
 @contextlib.contextmanager
 def kernel_environment(quick: bool = False, shared_target: bool = True, use_cache: bool = True) -> Iterator[dict[str, str]]:
     """`kernel_env` with a locked shared build folder for as long as the block runs: what a
-    run of several notebooks uses, one kernel after the other."""
-    with evcxr_tmpdir(shared_target) as tmpdir:
-        yield kernel_env(quick, tmpdir, use_cache)
+    run of several notebooks uses, one kernel after the other.
+
+    Training checkpoints (`FitConfig::checkpoint_dir`, `cnnkit::train::default_checkpoint_dir`)
+    go to a temporary folder of this run (CNNKIT_CHECKPOINTS), unless the caller set one:
+    a headless run trains from the start and shows this run's results, where JupyterLab
+    resumes from the student's own checkpoints in ~/.cache/cnnkit/fit.
+    """
+    with evcxr_tmpdir(shared_target) as tmpdir, tempfile.TemporaryDirectory(prefix="cnnkit-fit-") as fit_dir:
+        env = kernel_env(quick, tmpdir, use_cache)
+        env.setdefault("CNNKIT_CHECKPOINTS", fit_dir)
+        yield env
 
 
 def kernel_tmp_root() -> Path:
