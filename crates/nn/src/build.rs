@@ -34,7 +34,9 @@ pub fn warn_if_slow() {
             println!(
                 "note: cnnkit was compiled with debug assertions (evcxr's default for a \
                  cell's dependencies), which makes training about 3x slower. Start JupyterLab \
-                 with `make lab`, or see \"Speed inside notebooks\" in docs/performance.md."
+                 with `make lab`, or see \"Speed inside notebooks\" in docs/performance.md. \
+                 (참고: cnnkit이 디버그 검사를 켠 채 컴파일되어 학습이 약 3배 느립니다. \
+                 `make lab`으로 JupyterLab을 시작하십시오.)"
             );
         });
     }
