@@ -121,6 +121,9 @@ impl fmt::Display for FashionGoal {
                 self.max_seconds,
                 self.max_seconds / factor
             ),
+            (Some(factor), None) if self.quick => {
+                format!("기준 모델의 예상 훈련 시간 × {factor} (확인 셀이 같은 실행에서 잽니다) 안에")
+            }
             (Some(factor), None) => format!(
                 "기준 모델의 예상 훈련 시간 × {factor} (확인 셀이 같은 실행에서 잽니다. 과제를 만든 \
                  2코어 컴퓨터에서 약 {}분) 안에",

@@ -2,12 +2,15 @@
 
 use ndarray::Array2;
 
-use super::verdict::{internal_error, run_answer, run_case, NoneHints};
+use super::verdict::{internal_error, run_answer, run_case, NoneHints, Tally};
 use super::{compare_arrays, random_array, shape_str, Verdict};
 use cnnkit_nn::arith::Padding;
 use cnnkit_nn::ops::correlate2d;
 
 const EX_FILTER: &str = "연습 4-1 · 대각선 검출 필터 (diagonal_filter)";
+/// The points of `ex04_apply_check`; each right case earns its share.
+const APPLY_POINTS: f64 = 4.0;
+
 const EX_APPLY: &str = "연습 4-2 · 사진에 필터 적용 (apply_filter)";
 
 /// Side of the synthetic test images of [`test_pattern`], in pixels.
@@ -262,7 +265,9 @@ fn apply_cases() -> crate::Result<Vec<ApplyCase>> {
 /// same size as the image.
 ///
 /// Five cases with odd kernels (1x1, 3x3, 5x5), the last one the cat photo, compared with
-/// the crate's [`conv2d`](cnnkit_nn::ops::conv2d). The function may call it itself or use loops.
+/// the crate's [`conv2d`](cnnkit_nn::ops::conv2d), the reference the task must not call
+/// (the grading tools give a task that does 0 points). Every case is run; a partly right
+/// answer earns 4/5 of a point per right case ([`crate::Credit`]).
 ///
 /// ```
 /// use cnnkit_homework::*;
@@ -279,26 +284,27 @@ where
         Err(e) => return internal_error(EX_APPLY, e),
     };
     let n = cases.len();
+    let mut tally = Tally::new(EX_APPLY, n, APPLY_POINTS);
     for (k, (what, image, kernel)) in (1..).zip(&cases) {
         let describe = format!("사례 {k}/{n}: {what}");
         let want = match expected_same(image, kernel) {
             Ok(y) => y,
             Err(e) => return internal_error(EX_APPLY, e),
         };
-        let got = match run_case(EX_APPLY, k, describe.clone(), &APPLY_NONE_HINTS, || {
+        let got = run_case(EX_APPLY, k, describe.clone(), &APPLY_NONE_HINTS, || {
             apply_filter(image, kernel)
-        }) {
-            Ok(y) => y,
+        });
+        let got = match tally.answer(k, got) {
+            Ok(Some(y)) => y,
+            Ok(None) => continue,
             Err(v) => return v,
         };
-        if let Some(problem) = compare_arrays(&got.into_dyn(), &want.into_dyn(), "행, 열") {
-            return Verdict::wrong(EX_APPLY, vec![describe, problem]);
+        match compare_arrays(&got.into_dyn(), &want.into_dyn(), "행, 열") {
+            None => tally.pass(),
+            Some(problem) => tally.fail(k, vec![describe, problem]),
         }
     }
-    Verdict::correct(
-        EX_APPLY,
-        vec![format!(
-            "{n}개 사례 (1x1, 3x3, 5x5 커널, 고양이 사진 포함)에서 \"same\" 패딩 합성곱과 같습니다."
-        )],
-    )
+    tally.verdict(vec![format!(
+        "{n}개 사례 (1x1, 3x3, 5x5 커널, 고양이 사진 포함)에서 \"same\" 패딩 합성곱과 같습니다."
+    )])
 }
