@@ -5,7 +5,7 @@
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
-use super::verdict::{internal_error, run_case, NoneHints};
+use super::verdict::{internal_error, run_case, NoneHints, Tally};
 use super::{close, Verdict};
 use cnnkit_nn::arith::{transpose_output_size, Padding};
 use cnnkit_nn::detection::{iou as reference_iou, nms_indices, Detection, NmsConfig};
@@ -13,6 +13,14 @@ use cnnkit_nn::detection::{iou as reference_iou, nms_indices, Detection, NmsConf
 const EX_IOU: &str = "연습 8-1 · IoU (iou)";
 const EX_NMS: &str = "연습 8-2 · 비최댓값 억제 (nms)";
 const EX_TRANSPOSE: &str = "연습 8-3 · 전치 합성곱의 출력 크기 (transposed_output_size)";
+
+/// The points of the check cells (`ex08_iou_check`, `ex08_nms_check`,
+/// `ex08_transposed_check`), shared equally by their parts.
+const IOU_POINTS: f64 = 3.0;
+/// See [`IOU_POINTS`].
+const NMS_POINTS: f64 = 4.0;
+/// See [`IOU_POINTS`].
+const TRANSPOSE_POINTS: f64 = 3.0;
 
 const IOU_HINTS: NoneHints = NoneHints {
     first:
@@ -231,32 +239,45 @@ where
                 .iter()
                 .map(|&(a, b)| (a, b, reference_iou(a, b), "무작위 상자".to_string())),
         );
+    // Two parts of 1.5 points: the hand cases, and the random pairs.
+    let mut tally = Tally::parts(EX_IOU, 2, IOU_POINTS);
+    let mut failed = [false; 2];
     for (k, (a, b, want, what)) in cases.enumerate() {
         let k = k + 1;
+        let part = usize::from(k > hand.len());
+        if failed[part] {
+            continue;
+        }
         let describe = format!(
             "사례 {k}/{total} ({what}): a = {}, b = {}",
             box_str(&a),
             box_str(&b)
         );
-        let got = match run_case(EX_IOU, k, describe.clone(), &IOU_HINTS, || iou(a, b)) {
-            Ok(v) => v,
+        let got = run_case(EX_IOU, k, describe.clone(), &IOU_HINTS, || iou(a, b));
+        let got = match tally.answer(part + 1, got) {
+            Ok(Some(v)) => v,
+            Ok(None) => {
+                failed[part] = true;
+                continue;
+            }
             Err(v) => return v,
         };
         if got.is_nan() || !close(got, want) {
             let mut problems = vec![describe, format!("기대값 {want}, 여러분의 값 {got}.")];
             problems.extend(iou_hints(&a, &b, got, want));
-            return Verdict::wrong(EX_IOU, problems);
+            tally.fail(part + 1, problems);
+            failed[part] = true;
         }
     }
-    Verdict::correct(
-        EX_IOU,
-        vec![format!(
-            "손으로 계산한 {}개 사례 (같은 상자, 떨어지거나 맞닿은 상자, 안에 든 상자, 일부 겹침, 넓이 0)와 \
-             무작위 상자 {}쌍에서 cnnkit의 detection::iou와 같습니다.",
-            hand.len(),
-            random.len()
-        )],
-    )
+    for _ in failed.iter().filter(|f| !**f) {
+        tally.pass();
+    }
+    tally.verdict(vec![format!(
+        "손으로 계산한 {}개 사례 (같은 상자, 떨어지거나 맞닿은 상자, 안에 든 상자, 일부 겹침, 넓이 0)와 \
+         무작위 상자 {}쌍에서 cnnkit의 detection::iou와 같습니다.",
+        hand.len(),
+        random.len()
+    )])
 }
 
 /// One non-max suppression case.
@@ -524,8 +545,15 @@ where
         .chain(nms_random_cases(NMS_RANDOM))
         .collect();
     let total = cases.len();
+    // Two parts of 2 points: the hand cases, and the random ones.
+    let mut tally = Tally::parts(EX_NMS, 2, NMS_POINTS);
+    let mut failed = [false; 2];
     for (k, case) in cases.iter().enumerate() {
         let k = k + 1;
+        let part = usize::from(k > hand_count);
+        if failed[part] {
+            continue;
+        }
         let want = match &case.expected {
             Some(w) => w.clone(),
             None => match nms_reference(&case.boxes, &case.scores, case.threshold) {
@@ -534,10 +562,15 @@ where
             },
         };
         let describe = case.describe(k, total);
-        let got = match run_case(EX_NMS, k, describe.clone(), &NMS_HINTS, || {
+        let got = run_case(EX_NMS, k, describe.clone(), &NMS_HINTS, || {
             nms(&case.boxes, &case.scores, case.threshold)
-        }) {
-            Ok(v) => v,
+        });
+        let got = match tally.answer(part + 1, got) {
+            Ok(Some(v)) => v,
+            Ok(None) => {
+                failed[part] = true;
+                continue;
+            }
             Err(v) => return v,
         };
         if got != want {
@@ -546,17 +579,18 @@ where
                 format!("기대한 번호 {want:?}, 여러분의 번호 {got:?}."),
             ];
             problems.extend(nms_hints(case, &got, &want));
-            return Verdict::wrong(EX_NMS, problems);
+            tally.fail(part + 1, problems);
+            failed[part] = true;
         }
     }
-    Verdict::correct(
-        EX_NMS,
-        vec![format!(
-            "손으로 푼 {hand_count}개 사례 (문턱값과 같은 IoU, 사슬 A-B-C, 빈 입력 포함)와 무작위 {}개 \
-             사례에서 cnnkit의 detection::nms_indices와 같습니다 (IoU > 문턱값이면 억제).",
-            total - hand_count
-        )],
-    )
+    for _ in failed.iter().filter(|f| !**f) {
+        tally.pass();
+    }
+    tally.verdict(vec![format!(
+        "손으로 푼 {hand_count}개 사례 (문턱값과 같은 IoU, 사슬 A-B-C, 빈 입력 포함)와 무작위 {}개 \
+         사례에서 cnnkit의 detection::nms_indices와 같습니다 (IoU > 문턱값이면 억제).",
+        total - hand_count
+    )])
 }
 
 fn padding_name(same: bool) -> &'static str {
@@ -671,12 +705,18 @@ where
 {
     let mut k_case = 0;
     let total = 2 * 20 * 7 * 4;
-    for same in [true, false] {
+    // Three parts of 1 point: "same", "valid", and the real layers' shapes.
+    let mut tally = Tally::parts(EX_TRANSPOSE, 3, TRANSPOSE_POINTS);
+    let mut failed = [false; 3];
+    for (part, same) in [true, false].into_iter().enumerate() {
         let padding = if same { Padding::Same } else { Padding::Valid };
         for n in 1..=20 {
             for k in 1..=7 {
                 for s in 1..=4 {
                     k_case += 1;
+                    if failed[part] {
+                        continue;
+                    }
                     let want = match transpose_output_size(n, k, s, padding) {
                         Ok(v) => v,
                         Err(e) => return internal_error(EX_TRANSPOSE, e),
@@ -685,14 +725,19 @@ where
                         "경우 {k_case}/{total}: input = {n}, kernel = {k}, stride = {s}, padding {}",
                         padding_name(same)
                     );
-                    let got = match run_case(
+                    let got = run_case(
                         EX_TRANSPOSE,
                         k_case,
                         describe.clone(),
                         &TRANSPOSE_HINTS,
                         || transposed_output_size(n, k, s, same),
-                    ) {
-                        Ok(v) => v,
+                    );
+                    let got = match tally.answer(part + 1, got) {
+                        Ok(Some(v)) => v,
+                        Ok(None) => {
+                            failed[part] = true;
+                            continue;
+                        }
                         Err(v) => return v,
                     };
                     if got != want {
@@ -701,7 +746,8 @@ where
                         if let Some(hint) = transpose_hint(n, k, s, same, got) {
                             problems.push(hint.into());
                         }
-                        return Verdict::wrong(EX_TRANSPOSE, problems);
+                        tally.fail(part + 1, problems);
+                        failed[part] = true;
                     }
                 }
             }
@@ -723,18 +769,21 @@ where
                 .flatten()
         };
         let predicted = (answer(h), answer(w));
-        if predicted != (Some(actual.0), Some(actual.1)) {
-            return Verdict::wrong(
-                EX_TRANSPOSE,
+        if predicted != (Some(actual.0), Some(actual.1)) && !failed[2] {
+            tally.fail(
+                3,
                 vec![format!(
                     "실제 층 {layer}에 {h}x{w} 입력을 넣으면 출력이 {}x{}인데, 여러분의 함수는 {:?}x{:?}를 줍니다.",
                     actual.0, actual.1, predicted.0, predicted.1
                 )],
             );
+            failed[2] = true;
         }
     }
-    Verdict::correct(
-        EX_TRANSPOSE,
+    for _ in failed.iter().filter(|f| !**f) {
+        tally.pass();
+    }
+    tally.verdict(
         vec![
             format!(
                 "{total}가지 경우 (input 1~20, kernel 1~7, stride 1~4, \"same\"과 \"valid\")가 케라스의 \

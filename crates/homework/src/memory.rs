@@ -144,7 +144,7 @@ where
 {
     let mut cases = 0;
     // One point per padding: each is right when all of its cases are.
-    let mut tally = Tally::new(EX_SIZE, 2, 2.0);
+    let mut tally = Tally::parts(EX_SIZE, 2, 2.0);
     for (part, padding) in [Padding::Valid, Padding::Same].into_iter().enumerate() {
         match output_size_part(&output_size, padding, &mut cases) {
             Ok(()) => tally.pass(),

@@ -116,10 +116,10 @@ impl Credit {
         s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
     }
 
-    /// The line `점수 (points): 6.6/10 (사례 9개 중 6개 맞음)`.
+    /// The line `점수 (points): 6.6/10 (9개 중 6개 맞음, 6 of 9 right)`.
     pub fn line(&self) -> String {
         format!(
-            "{POINTS_PREFIX} {}/{} (사례 {}개 중 {}개 맞음, {} of {} cases right)",
+            "{POINTS_PREFIX} {}/{} ({}개 중 {}개 맞음, {} of {} right)",
             Credit::format_points(self.points()),
             Credit::format_points(self.max_points),
             self.cases,
@@ -440,6 +440,8 @@ pub(crate) fn run_case<T>(
 /// [`Credit`] for the cases that are right.
 pub(crate) struct Tally {
     exercise: &'static str,
+    /// What is counted: 사례 (cases) or 부분 (parts, each right when all its cases are).
+    unit: &'static str,
     max_points: f64,
     cases: usize,
     passed: usize,
@@ -454,11 +456,21 @@ impl Tally {
     pub fn new(exercise: &'static str, cases: usize, max_points: f64) -> Tally {
         Tally {
             exercise,
+            unit: "사례",
             max_points,
             cases,
             passed: 0,
             failed: Vec::new(),
             first: Vec::new(),
+        }
+    }
+
+    /// A tally of `parts` parts worth `max_points` together, each part right when all of
+    /// its cases are (the caller counts a part once).
+    pub fn parts(exercise: &'static str, parts: usize, max_points: f64) -> Tally {
+        Tally {
+            unit: "부분",
+            ..Tally::new(exercise, parts, max_points)
         }
     }
 
@@ -509,9 +521,10 @@ impl Tally {
         let mut problems = self.first;
         if self.failed.len() > 1 {
             problems.push(format!(
-                "틀린 사례: {} ({}개). 첫 번째로 틀린 사례만 자세히 보여 줍니다.",
+                "틀린 {unit}: {} ({}개). 첫 번째로 틀린 {unit}만 자세히 보여 줍니다.",
                 list.join(", "),
-                self.failed.len()
+                self.failed.len(),
+                unit = self.unit
             ));
         }
         Verdict::partly_wrong(

@@ -239,3 +239,31 @@ fn transposed_valid_formula_for_same_and_conv_formula_are_wrong() {
     let v = check_transposed_output_size(|n, _, s, _| Some(n.div_ceil(s)));
     assert!(v.is_wrong() && v.to_string().contains("키웁니다"), "{v}");
 }
+
+#[test]
+fn transposed_size_right_for_same_only_gets_one_point_of_three() {
+    // The "same" formula for both paddings: right for "same", wrong for "valid" and for
+    // the real "valid" layers.
+    let v = check_transposed_output_size(|n, _, s, _| Some(n * s));
+    assert!(v.is_wrong(), "{v}");
+    assert_eq!(
+        v.credit().map(|c| (c.passed, c.cases, c.points())),
+        Some((1, 3, 1.0)),
+        "{v}"
+    );
+    assert!(v.to_string().contains("틀린 부분: 2, 3"), "{v}");
+}
+
+#[test]
+fn iou_right_on_random_pairs_but_nan_for_empty_unions_gets_half() {
+    // Divides by a union of 0 (NaN): wrong in the hand cases of area 0, right on the random
+    // pairs of the checker's grid (their union is never 0).
+    let v = check_iou(|a, b| {
+        let w = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
+        let h = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
+        let union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h;
+        Some(w * h / union)
+    });
+    assert!(v.is_wrong(), "{v}");
+    assert_eq!(v.credit().map(|c| c.points()), Some(1.5), "{v}");
+}
