@@ -279,10 +279,15 @@ struct Spec {
     training: bool,
     rejection: &'static str,
     not_done: &'static str,
+    /// The points of a check of all three parts in one cell (`ex06_inception_check`), a
+    /// third for each part that is right.
+    points: f64,
 }
 
 const RESIDUAL: Spec = Spec {
     kind: Kind::Residual,
+    // The notebook's three check cells of 2, 2 and 3 points; 7 for all in one verdict.
+    points: 7.0,
     title: "연습 6-1 · 보폭 2의 잔차 유닛 (MyResidualUnit)",
     book: "책의 ResidualUnit(64, strides=2)",
     input: [28, 28, 32],
@@ -299,6 +304,7 @@ const RESIDUAL: Spec = Spec {
 
 const INCEPTION: Spec = Spec {
     kind: Kind::Inception,
+    points: 3.0,
     title: "연습 6-2 · 인셉션 모듈 (MyInception)",
     book: "crate의 Inception<192, 64, 96, 128, 16, 32, 32, 256>",
     input: [28, 28, 192],
@@ -533,10 +539,22 @@ fn score(spec: &Spec, reference: &Reference, observed: &Observed, parts: &[UnitP
             Outcome::Fail(problems) => format!("❌ {}: {}", p.label(), problems.join("\n")),
         })
         .collect();
+    let passed = outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, Outcome::Pass(_)))
+        .count();
     if all_pass {
         Verdict::correct(title, lines)
     } else {
-        Verdict::wrong(title, lines)
+        Verdict::partly_wrong(
+            title,
+            lines,
+            crate::Credit {
+                passed,
+                cases: outcomes.len(),
+                max_points: spec.points,
+            },
+        )
     }
 }
 

@@ -372,6 +372,8 @@ fn inception_mistakes_fail_the_right_parts() {
         part(&v, UnitPart::Outputs.label()).contains("출력이 다릅니다"),
         "{v}"
     );
+    // Two of the three parts: 2 of the cell's 3 points.
+    assert_eq!(v.credit().map(|c| c.points()), Some(2.0), "{v}");
 
     let v = check_inception::<InceptionSwapped>();
     assert!(
