@@ -137,12 +137,28 @@ impl Fingerprint {
     }
 
     fn hex(self) -> String {
-        self.0
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex(self.0)
     }
+}
+
+/// A finished SHA-256 digest as lowercase hex.
+fn hex(digest: Sha256) -> String {
+    digest
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The digest a checkpoint stores of its contents: every tensor's name and bytes, in name
+/// order. [`Checkpoint::save`] writes it and [`Checkpoint::restore`] compares it.
+fn contents_digest<'a>(tensors: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> String {
+    let mut digest = Sha256::new();
+    for (name, bytes) in tensors {
+        digest.update(name.as_bytes());
+        digest.update(bytes);
+    }
+    hex(digest)
 }
 
 /// A type's name without its crate and module paths: `(Conv2DModule<1, 4, 3, 1, Same,
@@ -331,30 +347,27 @@ impl Checkpoint {
         let st = SafeTensors::deserialize(bytes).map_err(|e| format!("it is damaged: {e}"))?;
         let mut names: Vec<String> = st.names().into_iter().cloned().collect();
         names.sort();
-        let mut digest = Sha256::new();
-        let mut values = HashMap::new();
+        let mut views = Vec::with_capacity(names.len());
         for name in &names {
             let t = st.tensor(name).map_err(|e| format!("it is damaged: {e}"))?;
             if t.dtype() != Dtype::F32 {
                 return Err(format!("tensor `{name}` is not F32"));
             }
-            digest.update(name.as_bytes());
-            digest.update(t.data());
-            let v: Vec<f32> = t
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
-            values.insert(name.clone(), v);
+            views.push((name.as_str(), t.data()));
         }
-        let hex: String = digest
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        if get("sha256")? != hex {
+        if get("sha256")? != contents_digest(views.iter().copied()) {
             return Err("its contents do not match their digest: it is damaged".into());
         }
+        let mut values: HashMap<String, Vec<f32>> = views
+            .iter()
+            .map(|&(name, data)| {
+                let v = data
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect();
+                (name.to_string(), v)
+            })
+            .collect();
         let parse = |k: &str| -> std::result::Result<f64, String> {
             get(k)?
                 .parse::<f64>()
@@ -420,16 +433,7 @@ impl Checkpoint {
             data.insert(format!("optimizer/{i}/m"), (vec![m.len()], le(m)));
             data.insert(format!("optimizer/{i}/v"), (vec![v.len()], le(v)));
         }
-        let mut digest = Sha256::new();
-        for (name, (_, bytes)) in &data {
-            digest.update(name.as_bytes());
-            digest.update(bytes);
-        }
-        let hex: String = digest
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hex = contents_digest(data.iter().map(|(name, (_, b))| (name.as_str(), &b[..])));
         let meta: HashMap<String, String> = [
             ("format", FORMAT.to_string()),
             ("key", self.key.clone()),
