@@ -4,6 +4,8 @@
 //! ```text
 //! cargo run --release -p cnnkit --example bench              # 400 steps at batch 32 (< 2 minutes)
 //! cargo run --release -p cnnkit --example bench -- --quick   # smoke run for CI
+//! cargo run --release -p cnnkit --example bench -- --winograd    # only the machine and
+//!                                        # both Winograd tiles, pass by pass (seconds)
 //! cargo run --release -p cnnkit --example bench -- --transpose   # only the machine and
 //!                                        # the transposed-convolution table (seconds)
 //! cargo run --release -p cnnkit --example bench -- --steps 1000   # the comparison with
@@ -38,6 +40,7 @@ struct Args {
     quick: bool,
     steps: usize,
     transpose_only: bool,
+    winograd_only: bool,
 }
 
 fn args() -> Args {
@@ -45,6 +48,7 @@ fn args() -> Args {
         quick: false,
         steps: 400,
         transpose_only: false,
+        winograd_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -54,6 +58,7 @@ fn args() -> Args {
                 a.steps = 20;
             }
             "--transpose" => a.transpose_only = true,
+            "--winograd" => a.winograd_only = true,
             "--steps" => match it.next().and_then(|s| s.parse().ok()) {
                 Some(n) if n > 0 => a.steps = n,
                 _ => usage("--steps needs a positive number of training steps"),
@@ -65,7 +70,7 @@ fn args() -> Args {
 }
 
 fn usage(problem: &str) -> ! {
-    eprintln!("bench: {problem}\nusage: bench [--quick] [--transpose] [--steps N]");
+    eprintln!("bench: {problem}\nusage: bench [--quick] [--transpose] [--winograd] [--steps N]");
     std::process::exit(2)
 }
 
@@ -387,7 +392,12 @@ fn main() {
         transpose_table(32, if a.quick { 2 } else { 10 });
         return;
     }
+    if a.winograd_only {
+        winograd_table(32, if a.quick { 2 } else { 5 });
+        return;
+    }
     per_layer_table(32, if a.quick { 2 } else { 5 });
+    winograd_table(32, if a.quick { 2 } else { 5 });
     transpose_table(32, if a.quick { 2 } else { 5 });
 
     let (train, source) = data(if a.quick { 2048 } else { 12_800 });
@@ -495,6 +505,64 @@ macro_rules! time_unit {
         );
         fwd + bwd
     }};
+}
+
+/// Both Winograd tiles on every 3x3 `same` layer of the lecture's CNN and the small
+/// ResNet, pass by pass (forward, input gradient, weight gradient), beside what
+/// `conv::select` chooses: the measurements behind its choice.
+fn winograd_table(batch: usize, reps: usize) {
+    use conv::winograd::{self, Tile};
+    println!("\n[winograd] batch {batch}, best of {reps}: ms per pass, F(2x2,3x3) / F(4x4,3x3), * = chosen by conv::select");
+    println!(
+        "  {:<26}{:>18}{:>18}{:>18}",
+        "layer", "forward", "input grad", "weight grad"
+    );
+    let layers = [
+        ("lecture 14x14x64->128", 14, 64, 128),
+        ("lecture 14x14x128->128", 14, 128, 128),
+        ("lecture 7x7x128->256", 7, 128, 256),
+        ("lecture 7x7x256->256", 7, 256, 256),
+        ("resnet 28x28x32->32", 28, 32, 32),
+        ("resnet 14x14x64->64", 14, 64, 64),
+        ("resnet 7x7x128->128", 7, 128, 128),
+    ];
+    for (name, hw, c, o) in layers {
+        let g = ConvGeometry::new(batch, (hw, hw, c), o, (3, 3), (1, 1), Padding::Same).unwrap();
+        let plan = conv::select(&g);
+        let (x, w, b) = (
+            random(g.input_len(), 1),
+            random(g.weight_len(), 2),
+            random(o, 3),
+        );
+        let dz = random(g.output_len(), 4);
+        let mut out = vec![0.0; g.output_len()];
+        let mut dx = vec![0.0; g.input_len()];
+        let mut dw = vec![0.0; g.weight_len()];
+        let time = |tile: Tile, pass: usize, out: &mut [f32], dx: &mut [f32], dw: &mut [f32]| {
+            best_of(reps, || match pass {
+                0 => winograd::forward(tile, &g, &x, &w, &b, true, out),
+                1 => winograd::input_grad(tile, &g, &dz, &w, dx),
+                _ => winograd::weight_grad(tile, &g, &x, &dz, dw),
+            })
+        };
+        let chosen = [
+            plan.forward == conv::Algorithm::Winograd(Tile::F4),
+            plan.input_grad == conv::Algorithm::Winograd(Tile::F4),
+            plan.weight_grad == conv::WeightGradAlgorithm::Winograd(Tile::F4),
+        ];
+        let cells: Vec<String> = (0..3)
+            .map(|pass| {
+                let f2 = time(Tile::F2, pass, &mut out, &mut dx, &mut dw);
+                let f4 = time(Tile::F4, pass, &mut out, &mut dx, &mut dw);
+                let (s2, s4) = if chosen[pass] { (" ", "*") } else { ("*", " ") };
+                format!("{:.2}{s2}/ {:.2}{s4}", 1e3 * f2, 1e3 * f4)
+            })
+            .collect();
+        println!(
+            "  {name:<26}{:>18}{:>18}{:>18}",
+            cells[0], cells[1], cells[2]
+        );
+    }
 }
 
 /// Per-unit times of the small ResNet at batch `batch`, and its pieces at 28x28x32.

@@ -134,8 +134,6 @@ pub fn matmul_batch<'a, 'b>(
     rhs: impl Fn(usize) -> MatRef<'b> + Sync,
     accumulate: bool,
 ) {
-    use rayon::prelude::*;
-    crate::scratch::tune_allocator();
     if count == 0 {
         return;
     }
@@ -144,24 +142,70 @@ pub fn matmul_batch<'a, 'b>(
         "matmul_batch: destination of {} elements is not {count} equal blocks",
         dst.len()
     );
-    let block = dst.len() / count;
+    let stride = dst.len() / count;
+    matmul_batch_strided(dst, count, stride, lhs, rhs, accumulate);
+}
+
+/// [`matmul_batch`] with the products' destinations `stride` floats apart: `dst[i]` is the
+/// row-major block that starts at `i * stride`, and the floats between the end of one
+/// block and the start of the next are left alone. `dst` holds `count * stride` floats.
+///
+/// Winograd's transformed tiles use this to keep their planes a cache line off a multiple
+/// of 4 KB from each other: planes exactly 4 KB apart land in the same set of the L1 cache,
+/// and a tile's 36 positions, one per plane, would then evict each other.
+///
+/// ```
+/// use cnnkit_kernels::matmul::{matmul_batch_strided, MatRef};
+/// let a = [2.0, 3.0];
+/// let b = [5.0];
+/// let mut c = [0.0, -1.0, 0.0, -1.0]; // two 1x1 products, 2 floats apart
+/// matmul_batch_strided(
+///     &mut c,
+///     2,
+///     2,
+///     |i| MatRef::row_major(&a[i..i + 1], 1, 1),
+///     |_| MatRef::row_major(&b, 1, 1),
+///     false,
+/// );
+/// assert_eq!(c, [10.0, -1.0, 15.0, -1.0]);
+/// ```
+pub fn matmul_batch_strided<'a, 'b>(
+    dst: &mut [f32],
+    count: usize,
+    stride: usize,
+    lhs: impl Fn(usize) -> MatRef<'a> + Sync,
+    rhs: impl Fn(usize) -> MatRef<'b> + Sync,
+    accumulate: bool,
+) {
+    use rayon::prelude::*;
+    crate::scratch::tune_allocator();
+    if count == 0 {
+        return;
+    }
+    assert_eq!(
+        dst.len(),
+        count * stride,
+        "matmul_batch: destination of {} elements is not {count} blocks {stride} apart",
+        dst.len()
+    );
+    let run = |i: usize, d: &mut [f32], parallelism| {
+        let (l, r) = (lhs(i), rhs(i));
+        let len = l.rows * r.cols;
+        assert!(
+            len <= stride,
+            "matmul_batch: product {i} of {len} elements does not fit in {stride}"
+        );
+        matmul_with(&mut d[..len], l, r, accumulate, parallelism);
+    };
     if count < rayon::current_num_threads() {
-        for (i, d) in dst.chunks_exact_mut(block).enumerate() {
-            matmul(d, lhs(i), rhs(i), accumulate);
+        for (i, d) in dst.chunks_exact_mut(stride).enumerate() {
+            run(i, d, gemm::Parallelism::Rayon(0));
         }
         return;
     }
-    dst.par_chunks_exact_mut(block)
+    dst.par_chunks_exact_mut(stride)
         .enumerate()
-        .for_each(|(i, d)| {
-            let (l, r) = (lhs(i), rhs(i));
-            assert_eq!(
-                l.rows * r.cols,
-                block,
-                "matmul_batch: product {i} is not {block} elements"
-            );
-            matmul_with(d, l, r, accumulate, gemm::Parallelism::None);
-        });
+        .for_each(|(i, d)| run(i, d, gemm::Parallelism::None));
 }
 
 /// Outputs up to this many elements use [`matmul_split_k`] ...

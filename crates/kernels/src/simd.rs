@@ -272,6 +272,13 @@ pub(crate) fn neg<const L: usize>(a: [f32; L]) -> [f32; L] {
     std::array::from_fn(|l| -a[l])
 }
 
+/// Lane-wise `a * s`, for the constant coefficients of Winograd's transforms (a product,
+/// then an addition in the caller: never fused, so every instruction set rounds alike).
+#[inline(always)]
+pub(crate) fn scale<const L: usize>(a: [f32; L], s: f32) -> [f32; L] {
+    std::array::from_fn(|l| a[l] * s)
+}
+
 /// Lane-wise ReLU, keeping NaN as TensorFlow does (`f32::max` would turn it into 0).
 #[inline(always)]
 pub(crate) fn relu<const L: usize>(a: [f32; L]) -> [f32; L] {

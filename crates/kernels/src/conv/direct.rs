@@ -1,21 +1,163 @@
-//! The weight gradient computed from the input directly, without im2col, for layers with
-//! few input channels (a first layer on grayscale or RGB images), vectorised over the
-//! output channels.
+//! The forward pass and the weight gradient computed from the input directly, without
+//! im2col, for layers with few input channels (a first layer on grayscale or RGB images),
+//! vectorised over the output channels.
 
 use rayon::prelude::*;
 
 use crate::geometry::ConvGeometry;
 use crate::simd::{self, load, multiversion, store, LANES};
 
-/// Input channels up to which [`weight_grad`] replaces im2col and the GEMM.
+/// Input channels up to which [`forward`] and [`weight_grad`] replace im2col and the GEMM.
 const MAX_C_IN: usize = 4;
 
-/// True when [`weight_grad`] can compute the weight gradient of `g`: few input channels
-/// (a first layer) and output channels in whole vectors. [`super::select`] asks this only
-/// for layers of the im2col path.
+/// True when [`forward`] and [`weight_grad`] apply to `g`: few input channels (a first
+/// layer) and output channels in whole vectors. [`super::select`] asks this for every
+/// layer that is not pointwise.
 pub(crate) fn applies(g: &ConvGeometry) -> bool {
     g.in_c <= MAX_C_IN && g.out_c > 0 && g.out_c.is_multiple_of(LANES) && g.rows() > 0
 }
+
+/// `out = act(conv(x, w) + b)` computed from `x` directly, for layers with few input
+/// channels: each output pixel's channels, one vector at a time, start from the bias and
+/// add `x[iy][ix][ci] * w[ky][kx][ci][..]` over the taps inside the image (the padding
+/// adds nothing), then the ReLU. With one input channel, im2col would copy every pixel
+/// `k_h * k_w` times (49 for the lecture's 7x7 layer) into rows as short as the filter, a
+/// poor shape for a GEMM; the filters here (`k_h * k_w * c_in * out_c` floats, 12.5 KB
+/// for that layer) stay in the L1 cache. Rows of outputs are spread over rayon tasks;
+/// every output is the same sum in the same order on every instruction set and thread
+/// count.
+pub(crate) fn forward(
+    g: &ConvGeometry,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    relu: bool,
+    out: &mut [f32],
+) {
+    let row_len = g.out_w * g.out_c;
+    if row_len == 0 {
+        return;
+    }
+    let rows_per_task = (16_384 / row_len).max(1);
+    out.par_chunks_mut(rows_per_task * row_len)
+        .enumerate()
+        .for_each(|(k, out)| forward_rows(g, x, w, b, relu, k * rows_per_task, out));
+}
+
+multiversion! {
+    /// The part of [`forward`] for the rows of outputs in `out`, the first of which is row
+    /// `first` of the batch (row `r` is image `r / out_h`, output row `r % out_h`); with
+    /// [`forward_sweep_4`] (four vectors of channels at a time) when `wide`, else
+    /// [`forward_sweep_2`].
+    fn forward_rows(
+        g: &ConvGeometry,
+        x: &[f32],
+        w: &[f32],
+        b: &[f32],
+        relu: bool,
+        first: usize,
+        out: &mut [f32],
+    ) {
+        let (c, o) = (g.in_c, g.out_c);
+        let wide = simd::instruction_set() == simd::InstructionSet::Avx512;
+        let block = if wide { 4 * LANES } else { 2 * LANES };
+        // The input rows a row of outputs reads, each with its padding: row ky holds
+        // input row oy * stride - pad_top + ky, column j its column j - pad_left.
+        let width = (g.out_w - 1) * g.stride_w + g.k_w;
+        let inside = g.in_w.min(width.saturating_sub(g.pad_left));
+        let mut padded = vec![0.0f32; g.k_h * width * c];
+        let mut valid = vec![false; g.k_h];
+        for (i, row) in out.chunks_exact_mut(g.out_w * o).enumerate() {
+            let r = first + i;
+            let (image, oy) = (r / g.out_h, r % g.out_h);
+            for ky in 0..g.k_h {
+                // wrapping_sub turns a row in the padding above the image into a huge
+                // index, skipped with the rows below it.
+                let iy = (oy * g.stride_h + ky).wrapping_sub(g.pad_top);
+                valid[ky] = iy < g.in_h;
+                if valid[ky] {
+                    let x_row = &x[(image * g.in_h + iy) * g.in_w * c..][..inside * c];
+                    padded[(ky * width + g.pad_left) * c..][..inside * c].copy_from_slice(x_row);
+                }
+            }
+            let taps = Taps { g, padded: &padded, width, valid: &valid, w };
+            let mut c0 = 0;
+            while c0 + block <= o {
+                if wide {
+                    forward_sweep_4(&taps, b, relu, c0, row);
+                } else {
+                    forward_sweep_2(&taps, b, relu, c0, row);
+                }
+                c0 += block;
+            }
+            while c0 < o {
+                forward_sweep_1(&taps, b, relu, c0, row);
+                c0 += LANES;
+            }
+        }
+    }
+}
+
+/// What one row of outputs reads, for the sweeps of [`forward_rows`].
+struct Taps<'a> {
+    g: &'a ConvGeometry,
+    /// `k_h` padded input rows of `width` pixels.
+    padded: &'a [f32],
+    width: usize,
+    /// Whether row `ky` of `padded` lies inside the image (else it is all padding).
+    valid: &'a [bool],
+    /// The filters, `(k_h, k_w, c_in, out_c)`.
+    w: &'a [f32],
+}
+
+/// Generates a sweep over one row of outputs for `$v` vectors of channels from `c0`:
+/// `row[ox][c0..] = act(b[c0..] + Σ_taps x * w[tap][c0..])`, with the sums in named
+/// registers (see [`weight_grad_sweep`] for why they are named).
+macro_rules! forward_sweep {
+    ($(#[$meta:meta])* $name:ident, [$($k:literal),*], [$($a:ident),*]) => {
+        $(#[$meta])*
+        #[inline(always)]
+        fn $name(t: &Taps<'_>, b: &[f32], relu: bool, c0: usize, row: &mut [f32]) {
+            let g = t.g;
+            let (c, o) = (g.in_c, g.out_c);
+            let taps_per_row = g.k_w * c;
+            for ox in 0..g.out_w {
+                $(let mut $a: [f32; LANES] = load(&b[c0 + $k * LANES..]);)*
+                for ky in 0..g.k_h {
+                    if !t.valid[ky] {
+                        continue;
+                    }
+                    let xs = &t.padded[(ky * t.width + ox * g.stride_w) * c..][..taps_per_row];
+                    let ws = &t.w[ky * taps_per_row * o..][..taps_per_row * o];
+                    for (xv, wr) in xs.iter().zip(ws.chunks_exact(o)) {
+                        let wr = &wr[c0..];
+                        $($a = add_scaled($a, *xv, load(&wr[$k * LANES..]));)*
+                    }
+                }
+                let dst = &mut row[ox * o + c0..];
+                $(
+                    if relu {
+                        $a = simd::relu($a);
+                    }
+                    store(&mut dst[$k * LANES..], $a);
+                )*
+            }
+        }
+    };
+}
+
+forward_sweep!(
+    /// Four vectors of channels (AVX-512).
+    forward_sweep_4, [0, 1, 2, 3], [a0, a1, a2, a3]
+);
+forward_sweep!(
+    /// Two vectors of channels (AVX2, SSE2).
+    forward_sweep_2, [0, 1], [a0, a1]
+);
+forward_sweep!(
+    /// One vector of channels (the channels left).
+    forward_sweep_1, [0], [a0]
+);
 
 /// `dW += colᵀ dZ` computed from `x` directly, for layers with few input channels.
 ///

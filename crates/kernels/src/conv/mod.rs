@@ -7,7 +7,7 @@
 //! | algorithm | used for | file |
 //! |---|---|---|
 //! | [`Algorithm::Pointwise`] | 1x1 kernels, stride 1: the input is already the GEMM's matrix | `pointwise.rs` |
-//! | [`Algorithm::Winograd`] | 3x3, stride 1, `same`: F(2x2, 3x3), 2.25 times fewer multiplications | `winograd.rs` |
+//! | [`Algorithm::Winograd`] | 3x3, stride 1, `same`: F(2x2, 3x3) or F(4x4, 3x3), 2.25 or 4 times fewer multiplications | `winograd.rs` |
 //! | [`Algorithm::Im2col`] | everything else: receptive fields as rows of a matrix, then one GEMM | `im2col.rs` |
 //! | [`WeightGradAlgorithm::Direct`] | the weight gradient of im2col layers with few input channels | `direct.rs` |
 //!
@@ -31,6 +31,7 @@ pub use crate::geometry::ConvGeometry;
 
 pub use im2col::{col2im_add, im2col};
 pub use transpose::{conv2d_transpose_backward, conv2d_transpose_forward, TransposeGeometry};
+pub use winograd::Tile;
 
 /// An algorithm for the forward pass and the input gradient of a convolution (the input
 /// gradient of a convolution is itself a convolution of the same kind).
@@ -38,10 +39,13 @@ pub use transpose::{conv2d_transpose_backward, conv2d_transpose_forward, Transpo
 pub enum Algorithm {
     /// A 1x1 kernel with stride 1 and no padding: `out = x W`, one GEMM.
     Pointwise,
-    /// A 3x3 kernel with stride 1 and `same` padding: Winograd's F(2x2, 3x3).
-    Winograd,
+    /// A 3x3 kernel with stride 1 and `same` padding: Winograd's F(2x2, 3x3) or F(4x4, 3x3).
+    Winograd(Tile),
     /// Any other kernel, stride or padding: im2col, then one GEMM per chunk of images.
     Im2col,
+    /// From the input directly, vectorised over output channels (few input channels: a
+    /// first layer). Forward pass only.
+    Direct,
 }
 
 /// An algorithm for the weight gradient of a convolution.
@@ -49,8 +53,8 @@ pub enum Algorithm {
 pub enum WeightGradAlgorithm {
     /// `dW = xᵀ dZ`, one GEMM.
     Pointwise,
-    /// Winograd's F(2x2, 3x3), the adjoint of the forward algorithm.
-    Winograd,
+    /// Winograd's algorithm with this tile, the adjoint of the forward algorithm.
+    Winograd(Tile),
     /// `dW = colᵀ dZ`, im2col chunk by chunk.
     Im2col,
     /// From the input directly, vectorised over output channels (few input channels).
@@ -60,8 +64,10 @@ pub enum WeightGradAlgorithm {
 /// The algorithms one convolution layer runs with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Plan {
-    /// Forward pass and input gradient.
+    /// Forward pass.
     pub forward: Algorithm,
+    /// Input gradient (a convolution of the output gradient of the same kind).
+    pub input_grad: Algorithm,
     /// Weight gradient.
     pub weight_grad: WeightGradAlgorithm,
 }
@@ -70,34 +76,65 @@ pub struct Plan {
 /// decided.
 ///
 /// ```
-/// use cnnkit_kernels::conv::{select, Algorithm, WeightGradAlgorithm};
+/// use cnnkit_kernels::conv::{select, Algorithm, Tile, WeightGradAlgorithm};
 /// use cnnkit_kernels::geometry::{ConvGeometry, Padding};
 /// // The lecture's first layer (7x7 on one channel) and a 3x3 "same" layer.
 /// let first = ConvGeometry::new(32, (28, 28, 1), 64, (7, 7), (1, 1), Padding::Same)?;
-/// assert_eq!(select(&first).forward, Algorithm::Im2col);
+/// assert_eq!(select(&first).forward, Algorithm::Direct);
 /// assert_eq!(select(&first).weight_grad, WeightGradAlgorithm::Direct);
 /// let second = ConvGeometry::new(32, (14, 14, 64), 128, (3, 3), (1, 1), Padding::Same)?;
-/// assert_eq!(select(&second).forward, Algorithm::Winograd);
+/// assert_eq!(select(&second).forward, Algorithm::Winograd(Tile::F4));
 /// # Ok::<(), cnnkit_kernels::geometry::GeometryError>(())
 /// ```
 pub fn select(g: &ConvGeometry) -> Plan {
-    let forward = if g.is_pointwise() {
-        Algorithm::Pointwise
-    } else if g.is_3x3_same_stride_1() {
-        Algorithm::Winograd
-    } else {
-        Algorithm::Im2col
-    };
-    let weight_grad = match forward {
-        Algorithm::Pointwise => WeightGradAlgorithm::Pointwise,
-        Algorithm::Winograd => WeightGradAlgorithm::Winograd,
-        Algorithm::Im2col if direct::applies(g) => WeightGradAlgorithm::Direct,
-        Algorithm::Im2col => WeightGradAlgorithm::Im2col,
-    };
-    Plan {
-        forward,
-        weight_grad,
+    if g.is_pointwise() {
+        return Plan {
+            forward: Algorithm::Pointwise,
+            input_grad: Algorithm::Pointwise,
+            weight_grad: WeightGradAlgorithm::Pointwise,
+        };
     }
+    if direct::applies(g) {
+        // A first layer: the GEMMs of Winograd or im2col would have one to four channels
+        // as their inner dimension.
+        return Plan {
+            forward: Algorithm::Direct,
+            input_grad: Algorithm::Im2col,
+            weight_grad: WeightGradAlgorithm::Direct,
+        };
+    }
+    if g.is_3x3_same_stride_1() {
+        let (forward, input_grad, weight_grad) = winograd_tiles(g);
+        return Plan {
+            forward: Algorithm::Winograd(forward),
+            input_grad: Algorithm::Winograd(input_grad),
+            weight_grad: WeightGradAlgorithm::Winograd(weight_grad),
+        };
+    }
+    Plan {
+        forward: Algorithm::Im2col,
+        input_grad: Algorithm::Im2col,
+        weight_grad: WeightGradAlgorithm::Im2col,
+    }
+}
+
+/// Winograd's tile for the forward pass, the input gradient and the weight gradient of a
+/// 3x3 `same` layer. F(4x4, 3x3) needs fewer multiplications on every image size
+/// ([`Tile::multiplications`]: 1.8 times fewer on 28x28 and 7x7, 1.4 times on 14x14), but
+/// its transforms cost more per output, which tips the balance at small images with few
+/// channels: `bench`'s `[winograd]` table measures both tiles for each pass.
+fn winograd_tiles(g: &ConvGeometry) -> (Tile, Tile, Tile) {
+    let pick = |channels: usize| {
+        let f2 = Tile::F2.multiplications(g.in_h, g.in_w) as f64;
+        let f4 = Tile::F4.multiplications(g.in_h, g.in_w) as f64;
+        let _ = channels;
+        if f4 < 0.9 * f2 {
+            Tile::F4
+        } else {
+            Tile::F2
+        }
+    };
+    (pick(g.in_c), pick(g.out_c), pick(g.in_c))
 }
 
 /// Forward pass: `out = act(conv(x, w) + b)`, where `act` is ReLU when `relu` is true.
@@ -119,9 +156,12 @@ pub fn conv2d_forward(
     assert_eq!(b.len(), g.out_c, "conv2d: bias length");
     assert_eq!(out.len(), g.output_len(), "conv2d: output length");
     let forward = select(g).forward;
-    if forward == Algorithm::Winograd {
+    match forward {
         // Adds the bias and applies the ReLU while it transforms the output tiles.
-        return winograd::forward(g, x, w, b, relu, out);
+        Algorithm::Winograd(tile) => return winograd::forward(tile, g, x, w, b, relu, out),
+        // Starts from the bias and applies the ReLU pixel by pixel.
+        Algorithm::Direct => return direct::forward(g, x, w, b, relu, out),
+        Algorithm::Pointwise | Algorithm::Im2col => {}
     }
     // Start from the bias, then accumulate the product into it.
     let o = g.out_c;
@@ -202,16 +242,16 @@ pub fn conv2d_backward(
     let plan = select(g);
     match plan.weight_grad {
         WeightGradAlgorithm::Pointwise => pointwise::weight_grad(g, x, dz, dw),
-        WeightGradAlgorithm::Winograd => winograd::weight_grad(g, x, dz, dw),
+        WeightGradAlgorithm::Winograd(tile) => winograd::weight_grad(tile, g, x, dz, dw),
         WeightGradAlgorithm::Im2col => im2col::weight_grad(g, x, dz, dw),
         WeightGradAlgorithm::Direct => direct::weight_grad(g, x, dz, dw),
     }
     if let Some(dx) = dx {
         assert_eq!(dx.len(), g.input_len(), "conv2d backward: dx length");
-        match plan.forward {
+        match plan.input_grad {
             Algorithm::Pointwise => pointwise::input_grad(g, dz, w, dx),
-            Algorithm::Winograd => winograd::input_grad(g, dz, w, dx),
-            Algorithm::Im2col => im2col::input_grad(g, dz, w, dx),
+            Algorithm::Winograd(tile) => winograd::input_grad(tile, g, dz, w, dx),
+            Algorithm::Im2col | Algorithm::Direct => im2col::input_grad(g, dz, w, dx),
         }
     }
 }

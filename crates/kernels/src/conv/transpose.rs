@@ -174,10 +174,10 @@ pub fn conv2d_transpose_forward(
             }
         });
     }
-    match select(c).forward {
+    match select(c).input_grad {
         Algorithm::Pointwise => pointwise::input_grad(c, x, w, out),
-        Algorithm::Winograd => winograd::input_grad(c, x, w, out),
-        Algorithm::Im2col => im2col::input_grad(c, x, w, out),
+        Algorithm::Winograd(tile) => winograd::input_grad(tile, c, x, w, out),
+        Algorithm::Im2col | Algorithm::Direct => im2col::input_grad(c, x, w, out),
     }
     if relu {
         relu_in_place(out);
@@ -241,7 +241,7 @@ pub fn conv2d_transpose_backward(
     // input is our output gradient `dz` and its output gradient our input `x`.
     match plan.weight_grad {
         WeightGradAlgorithm::Pointwise => pointwise::weight_grad(c, dz, x, dw),
-        WeightGradAlgorithm::Winograd => winograd::weight_grad(c, dz, x, dw),
+        WeightGradAlgorithm::Winograd(tile) => winograd::weight_grad(tile, c, dz, x, dw),
         WeightGradAlgorithm::Im2col => im2col::weight_grad(c, dz, x, dw),
         WeightGradAlgorithm::Direct => direct::weight_grad(c, dz, x, dw),
     }
@@ -253,8 +253,10 @@ pub fn conv2d_transpose_backward(
         );
         match plan.forward {
             Algorithm::Pointwise => pointwise::forward_add(c, dz, w, dx),
-            Algorithm::Winograd => winograd::forward_add(c, dz, w, dx),
-            Algorithm::Im2col => im2col::forward_add(c, dz, w, dx),
+            Algorithm::Winograd(tile) => winograd::forward_add(tile, c, dz, w, dx),
+            // The direct kernel has no accumulating form: im2col for this rare case (a
+            // transposed convolution from one to four channels that needs dx).
+            Algorithm::Im2col | Algorithm::Direct => im2col::forward_add(c, dz, w, dx),
         }
     }
 }

@@ -499,10 +499,11 @@ fn skipping_the_input_gradient_leaves_parameter_gradients_unchanged() {
 }
 
 /// Winograd's forward pass, input gradient and weight gradient of a 3x3 `same` layer
-/// (`batch` images `hw.0 x hw.1 x c` to `o` channels), checked against the plain loops
-/// (forward), im2col + col2im (input gradient) and colᵀ dZ (weight gradient) to 1e-4
-/// relative. Returns the three results.
+/// (`batch` images `hw.0 x hw.1 x c` to `o` channels) with tile `tile`, checked against
+/// the plain loops (forward), im2col + col2im (input gradient) and colᵀ dZ (weight
+/// gradient) to 1e-4 relative. Returns the three results.
 fn check_winograd(
+    tile: cnnkit_kernels::conv::Tile,
     rng: &mut StdRng,
     b: usize,
     hw: (usize, usize),
@@ -519,16 +520,16 @@ fn check_winograd(
     let w = random_vec(rng, g.weight_len());
     let bias = random_vec(rng, o);
     let mut out = vec![0.0; g.output_len()];
-    winograd::forward(&g, &x, &w, &bias, false, &mut out);
+    winograd::forward(tile, &g, &x, &w, &bias, false, &mut out);
     let xa = Array4::from_shape_vec((b, h, w_, c), x.clone()).unwrap();
     let wa = Array4::from_shape_vec((3, 3, c, o), w.clone()).unwrap();
     let expected = ref_conv(&xa, &wa, &bias, 1, true, false);
-    let what = format!("winograd forward {h}x{w_}x{c}->{o}");
+    let what = format!("winograd {tile:?} forward {h}x{w_}x{c}->{o}");
     assert_close(&out, expected.as_slice().unwrap(), 1e-4, &what);
 
     let dz = random_vec(rng, g.output_len());
     let mut dx = vec![0.0; g.input_len()];
-    winograd::input_grad(&g, &dz, &w, &mut dx);
+    winograd::input_grad(tile, &g, &dz, &w, &mut dx);
     let mut dcol = vec![0.0; g.rows() * g.patch_len()];
     matmul(
         &mut dcol,
@@ -538,11 +539,11 @@ fn check_winograd(
     );
     let mut dx_ref = vec![0.0; g.input_len()];
     col2im_add(&g, &dcol, &mut dx_ref);
-    let what = format!("winograd input gradient {h}x{w_}x{c}->{o}");
+    let what = format!("winograd {tile:?} input gradient {h}x{w_}x{c}->{o}");
     assert_close(&dx, &dx_ref, 1e-4, &what);
 
     let mut dw = vec![0.0; g.weight_len()];
-    winograd::weight_grad(&g, &x, &dz, &mut dw);
+    winograd::weight_grad(tile, &g, &x, &dz, &mut dw);
     let mut col = vec![0.0; g.rows() * g.patch_len()];
     im2col(&g, &x, &mut col);
     let mut dw_ref = vec![0.0; g.weight_len()];
@@ -552,38 +553,124 @@ fn check_winograd(
         MatRef::row_major(&dz, g.rows(), o),
         false,
     );
-    let what = format!("winograd weight gradient {h}x{w_}x{c}->{o}");
+    let what = format!("winograd {tile:?} weight gradient {h}x{w_}x{c}->{o}");
     assert_close(&dw, &dw_ref, 1e-4, &what);
     [out, dx, dw]
 }
 
-/// The fast paths (Winograd for 3x3 `same` layers) at the lecture's layer sizes agree with
-/// the reference to 1e-4 relative.
+/// Both Winograd tiles at the lecture's layer sizes and the small ResNet's agree with the
+/// reference to 1e-4 relative.
 #[test]
 fn fast_paths_agree_with_reference_at_lecture_sizes() {
+    use cnnkit_kernels::conv::Tile;
     let mut rng = StdRng::seed_from_u64(21);
-    for (hw, c, o) in [(14, 64, 128), (14, 128, 128), (7, 128, 256), (7, 256, 256)] {
-        check_winograd(&mut rng, 2, (hw, hw), c, o);
+    for tile in [Tile::F2, Tile::F4] {
+        for (hw, c, o) in [
+            (14, 64, 128),
+            (14, 128, 128),
+            (7, 128, 256),
+            (7, 256, 256),
+            (28, 32, 32),
+        ] {
+            check_winograd(tile, &mut rng, 2, (hw, hw), c, o);
+        }
+    }
+}
+
+/// Both Winograd tiles on odd sizes: images smaller than a tile, sizes that leave partial
+/// tiles in either direction, one channel, and channel counts on both sides of a
+/// 16-channel block.
+#[test]
+fn winograd_agrees_with_reference_at_odd_sizes() {
+    use cnnkit_kernels::conv::Tile;
+    let mut rng = StdRng::seed_from_u64(22);
+    for tile in [Tile::F2, Tile::F4] {
+        for (hw, c, o) in [
+            ((1, 1), 3, 2),
+            ((3, 2), 1, 1),
+            ((5, 7), 17, 15),
+            ((6, 6), 16, 16),
+            ((9, 4), 33, 5),
+            ((13, 11), 8, 40),
+        ] {
+            check_winograd(tile, &mut rng, 3, hw, c, o);
+        }
     }
 }
 
 /// The Winograd transforms are compiled for AVX-512, AVX2 and the baseline
 /// (`kernels::simd`); every copy this CPU can run agrees with the reference, and the
-/// copies agree with each other to the bit (same operations in the same order). The
-/// sizes mix full 16-channel blocks with left-over channels and odd image sizes.
+/// copies agree with each other to the bit (same operations in the same order), for both
+/// tiles. The sizes mix full 16-channel blocks with left-over channels and odd image sizes.
 #[test]
 fn winograd_is_the_same_for_every_instruction_set() {
+    use cnnkit_kernels::conv::Tile;
     use cnnkit_kernels::simd::for_each_instruction_set;
-    let mut results = Vec::new();
-    for_each_instruction_set(|set| {
-        let mut rng = StdRng::seed_from_u64(23);
-        let a = check_winograd(&mut rng, 2, (9, 9), 20, 19);
-        let b = check_winograd(&mut rng, 1, (6, 5), 17, 33);
-        results.push((set, a, b));
-    });
-    let (_, a0, b0) = &results[0];
-    for (set, a, b) in &results[1..] {
-        assert!(a == a0 && b == b0, "{set:?} differs from the widest copy");
+    for tile in [Tile::F2, Tile::F4] {
+        let mut results = Vec::new();
+        for_each_instruction_set(|set| {
+            let mut rng = StdRng::seed_from_u64(23);
+            let a = check_winograd(tile, &mut rng, 2, (9, 9), 20, 19);
+            let b = check_winograd(tile, &mut rng, 1, (6, 5), 17, 33);
+            results.push((set, a, b));
+        });
+        let (_, a0, b0) = &results[0];
+        for (set, a, b) in &results[1..] {
+            assert!(
+                a == a0 && b == b0,
+                "{tile:?}: {set:?} differs from the widest copy"
+            );
+        }
+    }
+}
+
+/// Layers with few input channels (a first layer) compute the forward pass from the input
+/// directly (`Algorithm::Direct`): it must match the plain loops with and without ReLU, and
+/// every instruction set must give the same bits. The shapes mix 64-channel blocks with
+/// left-over 16-channel blocks, odd and even kernels, strides and paddings.
+#[test]
+fn direct_forward_matches_reference_for_every_instruction_set() {
+    use cnnkit_kernels::conv::{conv2d_forward, select, Algorithm, ConvGeometry};
+    use cnnkit_kernels::simd::for_each_instruction_set;
+    let mut rng = StdRng::seed_from_u64(31);
+    // (batch, (h, w), c_in, c_out, kernel, stride, padding)
+    let cases = [
+        (2, (28, 28), 1, 64, 7, 1, Padding::Same),
+        (2, (28, 28), 1, 32, 3, 1, Padding::Same),
+        (3, (7, 9), 2, 80, 4, 2, Padding::Same),
+        (2, (10, 9), 3, 48, 5, 1, Padding::Valid),
+        (1, (6, 6), 4, 16, 3, 2, Padding::Same),
+        (2, (2, 3), 1, 16, 5, 1, Padding::Same),
+    ];
+    for (b, (h, wd), c, o, k, s, padding) in cases {
+        let g = ConvGeometry::new(b, (h, wd, c), o, (k, k), (s, s), padding).unwrap();
+        assert_eq!(select(&g).forward, Algorithm::Direct, "{g:?}");
+        let x = random_vec(&mut rng, g.input_len());
+        let w = random_vec(&mut rng, g.weight_len());
+        let bias = random_vec(&mut rng, o);
+        let xa = Array4::from_shape_vec((b, h, wd, c), x.clone()).unwrap();
+        let wa = Array4::from_shape_vec((k, k, c, o), w.clone()).unwrap();
+        for relu in [false, true] {
+            let what =
+                format!("direct forward b{b} {h}x{wd}x{c}->{o} k{k} s{s} {padding} relu {relu}");
+            let expected = ref_conv(&xa, &wa, &bias, s, padding == Padding::Same, relu);
+            let mut results = Vec::new();
+            for_each_instruction_set(|set| {
+                let mut out = vec![f32::NAN; g.output_len()];
+                conv2d_forward(&g, &x, &w, &bias, relu, &mut out);
+                assert_close(
+                    &out,
+                    expected.as_slice().unwrap(),
+                    1e-5,
+                    &format!("{what}, {set:?}"),
+                );
+                results.push((set, out));
+            });
+            let (_, first) = &results[0];
+            for (set, out) in &results[1..] {
+                assert!(out == first, "{what}: {set:?} differs from the widest copy");
+            }
+        }
     }
 }
 

@@ -248,7 +248,7 @@ fn conv2d_transpose_runs_every_algorithm_of_the_plan() {
             .plan()
     };
     let winograd = plan(5, 2, 3, 3, 1, Padding::Same);
-    assert_eq!(winograd.forward, Algorithm::Winograd);
+    assert!(matches!(winograd.forward, Algorithm::Winograd(_)));
     assert_eq!(
         plan(5, 2, 3, 1, 1, Padding::Valid).forward,
         Algorithm::Pointwise
