@@ -9,7 +9,8 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`geometry`] | Keras' `same`/`valid` padding, the sizes of a convolution or pooling |
-//! | [`conv`] | convolution forward and backward: [`conv::select`] picks pointwise, Winograd, im2col or the direct weight gradient; [`conv::depthwise`] one filter per channel; [`conv::transpose`] the transposed convolution on the same plan |
+//! | [`conv`] | convolution forward and backward: [`conv::select`] picks pointwise, Winograd F(2x2) or F(4x4), im2col or the direct kernels of first layers; [`conv::depthwise`] one filter per channel; [`conv::transpose`] the transposed convolution on the same plan |
+//! | [`elementwise`] | the residual addition and the ReLU's gradient, in parallel |
 //! | [`norm`] | batch normalization and local response normalization |
 //! | [`augment`] | data augmentation: flips, affine resampling (rotation, translation, zoom) with Keras' fill modes, contrast |
 //! | [`channels`] | concatenation along channels, channel-wise scaling, zero padding |
@@ -27,6 +28,7 @@
 pub mod augment;
 pub mod channels;
 pub mod conv;
+pub mod elementwise;
 pub mod geometry;
 pub mod matmul;
 pub mod norm;

@@ -115,6 +115,97 @@ impl DerefMut for Scratch {
     }
 }
 
+/// At most this many floats (128 MB) wait in one thread's [`Recycled`] lists: a notebook's
+/// kernel keeps them between cells.
+const RECYCLED_MAX_FLOATS: usize = 1 << 25;
+
+/// Free buffers by exact length, and the floats they hold in all.
+type FreeLists = (std::collections::HashMap<usize, Vec<Vec<f32>>>, usize);
+
+thread_local! {
+    static RECYCLED: RefCell<FreeLists> = RefCell::new((std::collections::HashMap::new(), 0));
+}
+
+/// A buffer of exactly the length asked for, from per-length free lists of the calling
+/// thread: for copies of tensors that a training step makes again with the same sizes
+/// every step (`cnnkit-nn` copies each op's input out of its dfdx tensor). A fresh zeroed
+/// `Vec` costs a `memset` of the whole buffer first (calloc clears reused memory); a
+/// recycled one is only overwritten. Contents are UNSPECIFIED: only for callers that
+/// write every element before reading it.
+///
+/// ```
+/// use cnnkit_kernels::scratch::Recycled;
+/// let mut a = Recycled::take(3);
+/// a.copy_from_slice(&[1.0, 2.0, 3.0]);
+/// drop(a);
+/// let b = Recycled::take(3); // the same memory again
+/// assert_eq!(b.len(), 3);
+/// assert_eq!(b.into_vec().len(), 3);
+/// ```
+#[derive(Debug)]
+pub struct Recycled(Vec<f32>);
+
+impl Recycled {
+    /// A buffer of `len` floats with unspecified contents.
+    pub fn take(len: usize) -> Self {
+        let found = RECYCLED
+            .try_with(|r| {
+                let (lists, floats) = &mut *r.borrow_mut();
+                let v = lists.get_mut(&len).and_then(Vec::pop);
+                if v.is_some() {
+                    *floats -= len;
+                }
+                v
+            })
+            .ok()
+            .flatten();
+        Recycled(found.unwrap_or_else(|| vec![0.0; len]))
+    }
+
+    /// The buffer as a `Vec`, which is not recycled (for a buffer that becomes a tensor's
+    /// storage).
+    pub fn into_vec(mut self) -> Vec<f32> {
+        std::mem::take(&mut self.0)
+    }
+}
+
+impl Drop for Recycled {
+    fn drop(&mut self) {
+        let v = std::mem::take(&mut self.0);
+        let len = v.len();
+        if len == 0 || len > RECYCLED_MAX_FLOATS / 4 {
+            return;
+        }
+        let _ = RECYCLED.try_with(|r| {
+            let (lists, floats) = &mut *r.borrow_mut();
+            if *floats + len > RECYCLED_MAX_FLOATS {
+                // Full: forget the longest list, whose size is least likely to come back.
+                let longest = lists.iter().max_by_key(|(k, l)| **k * l.len());
+                if let Some(l) = longest.map(|(&k, _)| k).and_then(|k| lists.remove(&k)) {
+                    *floats -= l.iter().map(Vec::len).sum::<usize>();
+                }
+            }
+            if *floats + len <= RECYCLED_MAX_FLOATS {
+                lists.entry(len).or_default().push(v);
+                *floats += len;
+            }
+        });
+    }
+}
+
+impl Deref for Recycled {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        &self.0
+    }
+}
+
+impl DerefMut for Recycled {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        &mut self.0
+    }
+}
+
 /// Asks glibc's `malloc` to keep freed memory for reuse (once per process; a no-op on other
 /// platforms).
 ///

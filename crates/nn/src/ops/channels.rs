@@ -6,7 +6,7 @@ use dfdx::tensor::Merge;
 
 use super::{input_needs_gradient, read, record_unary, ImageBatch};
 use crate::error::{Error, Result};
-use cnnkit_kernels::channels;
+use cnnkit_kernels::{channels, elementwise};
 
 /// One input of [`concat_channels`]: a batch whose channel count is known at run time.
 pub type ChannelPart<B, T> = Tensor<(B, usize, usize, usize), f32, Cpu, T>;
@@ -57,7 +57,8 @@ where
     let shape = *a.shape();
     let (a, av) = read(a)?;
     let (b, bv) = read(b)?;
-    let out: Vec<f32> = av.iter().zip(&bv).map(|(x, y)| x + y).collect();
+    let mut out = vec![0.0f32; av.len()];
+    elementwise::add(&av, &bv, &mut out);
     drop((av, bv));
     let (a, at) = a.split_tape();
     let (b, bt) = b.split_tape();
@@ -71,9 +72,7 @@ where
             // main path beside an identity shortcut), whose gradient then gets `dout` twice.
             for ghost in [&a_ghost, &b_ghost] {
                 let mut d = take_grad!(grads, *ghost);
-                for (t, v) in d.iter_mut().zip(&dout) {
-                    *t += v;
-                }
+                elementwise::add_assign(&mut d, &dout);
                 put_grad!(grads, *ghost, d);
             }
             put_grad!(grads, y_ghost, dout);

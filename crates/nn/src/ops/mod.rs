@@ -21,7 +21,8 @@ use dfdx::prelude::*;
 
 use crate::arith::Padding;
 use crate::error::{Error, Result};
-use cnnkit_kernels::{conv, pool};
+use cnnkit_kernels::scratch::Recycled;
+use cnnkit_kernels::{conv, elementwise, pool};
 
 /// A batch of NHWC images with `C` channels and run-time batch, height and width.
 pub type Images<const C: usize, T = NoneTape> =
@@ -32,8 +33,8 @@ pub type Images<const C: usize, T = NoneTape> =
 pub type ImageBatch<B, H, W, const C: usize, T = NoneTape> =
     Tensor<(B, H, W, Const<C>), f32, Cpu, T>;
 
-/// A tensor together with a copy of its elements.
-type WithData<S, T> = (Tensor<S, f32, Cpu, T>, Vec<f32>);
+/// A tensor together with a copy of its elements (see [`read`]).
+type WithData<S, T> = (Tensor<S, f32, Cpu, T>, Recycled);
 
 thread_local! {
     static INPUT_NEEDS_NO_GRADIENT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -77,13 +78,17 @@ fn input_needs_gradient() -> bool {
     !INPUT_NEEDS_NO_GRADIENT.with(|c| c.replace(false))
 }
 
-/// Copies a tensor's elements, in logical order, into a new `Vec`.
+/// Copies a tensor's elements, in logical order, into a buffer recycled by length
+/// ([`Recycled`]).
 ///
 /// Makes the tensor contiguous first (a no-op for tensors our ops produce), because a
-/// permuted or broadcast tensor's buffer is not in logical order.
+/// permuted or broadcast tensor's buffer is not in logical order. dfdx gives no view of a
+/// tensor's memory, so every op copies its input; a recycled buffer saves the `memset`
+/// that a fresh zeroed `Vec` needs first (a training step makes the same copies every
+/// step).
 fn read<S: Shape, T: Tape<f32, Cpu>>(x: Tensor<S, f32, Cpu, T>) -> Result<WithData<S, T>> {
     let x = x.try_contiguous()?;
-    let mut buf = vec![0.0f32; x.shape().num_elements()];
+    let mut buf = Recycled::take(x.shape().num_elements());
     x.copy_into(&mut buf);
     Ok((x, buf))
 }
@@ -91,7 +96,7 @@ fn read<S: Shape, T: Tape<f32, Cpu>>(x: Tensor<S, f32, Cpu, T>) -> Result<WithDa
 /// Reads a parameter tensor (no tape) into a new `Vec`.
 fn read_param<S: Shape>(p: &Tensor<S, f32, Cpu>) -> Result<Vec<f32>> {
     // Cloning shares the buffer; `contiguous` copies only a permuted or broadcast tensor.
-    Ok(read(p.clone())?.1)
+    Ok(read(p.clone())?.1.into_vec())
 }
 
 /// Moves the gradient buffer of a ghost tensor out of `grads` (allocating zeros if
@@ -346,7 +351,8 @@ pub fn relu<S: Shape, T: Tape<f32, Cpu>>(
     x: Tensor<S, f32, Cpu, T>,
 ) -> Result<Tensor<S, f32, Cpu, T>> {
     let shape = *x.shape();
-    let (x, mut out) = read(x)?;
+    let (x, out) = read(x)?;
+    let mut out = out.into_vec();
     conv::relu_in_place(&mut out);
     let kept = if T::OWNS_TAPE {
         out.clone()
@@ -354,11 +360,7 @@ pub fn relu<S: Shape, T: Tape<f32, Cpu>>(
         Vec::new()
     };
     record_unary(x, out, shape, move |dout, dx| {
-        for ((t, &g), &y) in dx.iter_mut().zip(dout).zip(&kept) {
-            // The mask of `conv::relu_mask_in_place`, added: vectorises, no branch.
-            let keep = u32::from(y > 0.0 || y.is_nan()).wrapping_neg();
-            *t += f32::from_bits(g.to_bits() & keep);
-        }
+        elementwise::relu_grad_add(dx, dout, &kept)
     })
 }
 

@@ -5,6 +5,7 @@ use dfdx::prelude::*;
 use super::{input_needs_gradient, read, read_param, record_unary, ImageBatch};
 use crate::error::{Error, Result};
 use cnnkit_kernels::norm::{self, BatchNormMode};
+use cnnkit_kernels::scratch::Recycled;
 
 pub use cnnkit_kernels::norm::LrnSettings;
 
@@ -128,7 +129,7 @@ pub fn batch_norm_inference<S: Shape, T: Tape<f32, Cpu>, const C: usize>(
 #[allow(clippy::too_many_arguments)]
 fn record_batch_norm<S: Shape, T: Tape<f32, Cpu>, const C: usize>(
     x: Tensor<S, f32, Cpu, T>,
-    xs: Vec<f32>,
+    xs: Recycled,
     needs_dx: bool,
     gamma: &Tensor<Rank1<C>, f32, Cpu>,
     beta: &Tensor<Rank1<C>, f32, Cpu>,
