@@ -54,18 +54,28 @@ bench:
 bench-evcxr:
 	cargo run --profile evcxr-tuned -p cnnkit --example bench
 
-# make bench-anchors [ANCHOR_STEPS=1000]: our bench, then the lecture's model in PyTorch and in
-# Keras/TensorFlow (scripts/anchor_bench.py), one after the other so the ratios come from one
-# session. The frameworks (several GB, pinned in scripts/anchor-requirements.txt) go into
-# their own venv .venv-anchors, created on first use. See docs/performance.md.
+# make bench-anchors [ANCHOR_STEPS=1000] [ANCHOR_RUNS=1]: our bench, then the lecture's CNN and
+# the small ResNet in PyTorch and in Keras/TensorFlow (scripts/anchor_bench.py), one after the
+# other so the ratios come from one session; ANCHOR_RUNS=3 repeats the whole round three times
+# (interleaved, so that a slow minute of a shared machine hits every framework alike; take the
+# best of each). The frameworks (several GB, pinned in scripts/anchor-requirements.txt) go
+# into their own venv .venv-anchors, created on first use. See docs/performance.md.
 .PHONY: bench-anchors
 bench-anchors:
 	@test -x .venv-anchors/bin/python || python3 -m venv .venv-anchors
 	@.venv-anchors/bin/python -m pip install --disable-pip-version-check -q -r scripts/anchor-requirements.txt
+	@cargo build --release -q -p cnnkit --example bench
 	@echo "bench-anchors: $$(date '+%Y-%m-%d %H:%M'), commit $$(git rev-parse --short HEAD 2>/dev/null), $$(nproc) cores"
-	cargo run --release -p cnnkit --example bench -- --steps $(or $(ANCHOR_STEPS),1000)
-	.venv-anchors/bin/python scripts/anchor_bench.py torch $(or $(ANCHOR_STEPS),1000) 32
-	.venv-anchors/bin/python scripts/anchor_bench.py keras $(or $(ANCHOR_STEPS),1000) 32
+	@for run in $$(seq $(or $(ANCHOR_RUNS),1)); do \
+	  echo "== round $$run: $$(date '+%H:%M:%S') =="; \
+	  target/release/examples/bench --steps $(or $(ANCHOR_STEPS),1000) || exit 1; \
+	  for model in lecture_cnn small_resnet; do \
+	    for fw in torch keras; do \
+	      .venv-anchors/bin/python scripts/anchor_bench.py $$fw $(or $(ANCHOR_STEPS),1000) 32 \
+	        --model $$model --predict-runs 3 || exit 1; \
+	    done; \
+	  done; \
+	done
 
 # make param-counts: total / trainable / non-trainable parameters of the chapter's architectures
 # (VGG16, Xception, ResNet-34, LeNet-5, AlexNet, GoogLeNet, an SE-ResNet unit, the small ResNet),

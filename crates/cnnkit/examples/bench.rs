@@ -8,6 +8,8 @@
 //!                                        # both Winograd tiles, pass by pass (seconds)
 //! cargo run --release -p cnnkit --example bench -- --transpose   # only the machine and
 //!                                        # the transposed-convolution table (seconds)
+//! cargo run --release -p cnnkit --example bench -- --only resnet --steps 200   # one model's
+//!                                        # training and inference alone (under a minute)
 //! cargo run --release -p cnnkit --example bench -- --steps 1000   # the comparison with
 //!                                        # PyTorch and Keras over 1,000 steps (~3 minutes)
 //! cargo run --profile evcxr-tuned -p cnnkit --example bench  # as inside a notebook cell
@@ -41,6 +43,9 @@ struct Args {
     steps: usize,
     transpose_only: bool,
     winograd_only: bool,
+    /// Only the training and inference of one model: `Some(true)` the small ResNet,
+    /// `Some(false)` the lecture's CNN.
+    only: Option<bool>,
 }
 
 fn args() -> Args {
@@ -49,6 +54,7 @@ fn args() -> Args {
         steps: 400,
         transpose_only: false,
         winograd_only: false,
+        only: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -59,6 +65,11 @@ fn args() -> Args {
             }
             "--transpose" => a.transpose_only = true,
             "--winograd" => a.winograd_only = true,
+            "--only" => match it.next().as_deref() {
+                Some("lecture") => a.only = Some(false),
+                Some("resnet") => a.only = Some(true),
+                _ => usage("--only needs lecture or resnet"),
+            },
             "--steps" => match it.next().and_then(|s| s.parse().ok()) {
                 Some(n) if n > 0 => a.steps = n,
                 _ => usage("--steps needs a positive number of training steps"),
@@ -70,7 +81,7 @@ fn args() -> Args {
 }
 
 fn usage(problem: &str) -> ! {
-    eprintln!("bench: {problem}\nusage: bench [--quick] [--transpose] [--winograd] [--steps N]");
+    eprintln!("bench: {problem}\nusage: bench [--quick] [--transpose] [--winograd] [--only lecture|resnet] [--steps N]");
     std::process::exit(2)
 }
 
@@ -394,6 +405,19 @@ fn main() {
     }
     if a.winograd_only {
         winograd_table(32, if a.quick { 2 } else { 5 });
+        return;
+    }
+    if let Some(resnet) = a.only {
+        let (train, source) = data(if a.quick { 2048 } else { 12_800 });
+        println!("[data] {source}, {} training images", train.len());
+        let test = train.slice(0..train.len().min(if a.quick { 1024 } else { 10_000 }));
+        if resnet {
+            train_speed::<SmallResNet>(&train, 32, a.steps, peak, resnet_flops_per_image());
+            predict_speed::<SmallResNet>(&test);
+        } else {
+            train_speed::<LectureCnn>(&train, 32, a.steps, peak, fpi);
+            predict_speed::<LectureCnn>(&test);
+        }
         return;
     }
     per_layer_table(32, if a.quick { 2 } else { 5 });
