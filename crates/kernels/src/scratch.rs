@@ -173,7 +173,11 @@ impl Drop for Recycled {
     fn drop(&mut self) {
         let v = std::mem::take(&mut self.0);
         let len = v.len();
-        if len == 0 || len > RECYCLED_MAX_FLOATS / 4 {
+        // Up to half the limit, so that the 51 MB copies of a first layer's output at
+        // batch 256 are kept too: glibc serves blocks above 32 MB with fresh pages every
+        // time, and the page faults cost 12% of inference (`bench --only lecture`, 1,453-
+        // 1,477 against 1,656-1,660 images/s, 2026-12-03).
+        if len == 0 || len > RECYCLED_MAX_FLOATS / 2 {
             return;
         }
         let _ = RECYCLED.try_with(|r| {

@@ -1,15 +1,16 @@
 //! 2-D convolution on `f32` slices in NHWC layout (batch, height, width, channels, as in
 //! Keras), forward and backward, with weights stored as Keras does (`k_h, k_w, c_in, c_out`).
 //!
-//! Four algorithms, one file each, and one place that chooses among them, [`select`],
+//! Five algorithms, one file each, and one place that chooses among them, [`select`],
 //! from the layer's geometry alone:
 //!
 //! | algorithm | used for | file |
 //! |---|---|---|
 //! | [`Algorithm::Pointwise`] | 1x1 kernels, stride 1: the input is already the GEMM's matrix | `pointwise.rs` |
 //! | [`Algorithm::Winograd`] | 3x3, stride 1, `same`: F(2x2, 3x3) or F(4x4, 3x3), 2.25 or 4 times fewer multiplications | `winograd.rs` |
+//! | [`Algorithm::Direct`] | one to four input channels (a first layer): from the input, vectorised over output channels | `direct.rs` |
 //! | [`Algorithm::Im2col`] | everything else: receptive fields as rows of a matrix, then one GEMM | `im2col.rs` |
-//! | [`WeightGradAlgorithm::Direct`] | the weight gradient of im2col layers with few input channels | `direct.rs` |
+//! | [`WeightGradAlgorithm::Direct`] | the weight gradient of layers with few input channels | `direct.rs` |
 //!
 //! [`conv2d_forward`] and [`conv2d_backward`] follow the [`Plan`] and handle what all
 //! algorithms share: the bias, the fused ReLU and its gradient mask, the bias gradient.
@@ -84,6 +85,9 @@ pub struct Plan {
 /// assert_eq!(select(&first).weight_grad, WeightGradAlgorithm::Direct);
 /// let second = ConvGeometry::new(32, (14, 14, 64), 128, (3, 3), (1, 1), Padding::Same)?;
 /// assert_eq!(select(&second).forward, Algorithm::Winograd(Tile::F4));
+/// // On 6x6 images F(4x4) would compute 8x8 outputs: no fewer multiplications.
+/// let small = ConvGeometry::new(32, (6, 6, 64), 64, (3, 3), (1, 1), Padding::Same)?;
+/// assert_eq!(select(&small).weight_grad, WeightGradAlgorithm::Winograd(Tile::F2));
 /// # Ok::<(), cnnkit_kernels::geometry::GeometryError>(())
 /// ```
 pub fn select(g: &ConvGeometry) -> Plan {
@@ -119,22 +123,21 @@ pub fn select(g: &ConvGeometry) -> Plan {
 }
 
 /// Winograd's tile for the forward pass, the input gradient and the weight gradient of a
-/// 3x3 `same` layer. F(4x4, 3x3) needs fewer multiplications on every image size
-/// ([`Tile::multiplications`]: 1.8 times fewer on 28x28 and 7x7, 1.4 times on 14x14), but
-/// its transforms cost more per output, which tips the balance at small images with few
-/// channels: `bench`'s `[winograd]` table measures both tiles for each pass.
+/// 3x3 `same` layer: F(4x4, 3x3) where it needs at least 10% fewer multiplications than
+/// F(2x2, 3x3) with the partial tiles at the edges counted ([`Tile::multiplications`]:
+/// 1.8 times fewer on 28x28 and 7x7 images, 1.4 times on 14x14, as many on 5x5 and 6x6,
+/// more on 1x1 and 2x2), else F(2x2, 3x3), whose transforms cost less per output.
+///
+/// Measured with `bench --winograd` (2026-12-03, two AVX-512 cores, batch 32): F(4x4) was
+/// faster in every pass of every 3x3 layer of the lecture's CNN and of the small ResNet
+/// (by 5-35%), except the ResNet's 14x14x64 weight gradient, where the two were within the
+/// run-to-run noise. The three passes keep separate fields in [`Plan`] so that a future
+/// kernel can be chosen pass by pass.
 fn winograd_tiles(g: &ConvGeometry) -> (Tile, Tile, Tile) {
-    let pick = |channels: usize| {
-        let f2 = Tile::F2.multiplications(g.in_h, g.in_w) as f64;
-        let f4 = Tile::F4.multiplications(g.in_h, g.in_w) as f64;
-        let _ = channels;
-        if f4 < 0.9 * f2 {
-            Tile::F4
-        } else {
-            Tile::F2
-        }
-    };
-    (pick(g.in_c), pick(g.out_c), pick(g.in_c))
+    let f2 = Tile::F2.multiplications(g.in_h, g.in_w);
+    let f4 = Tile::F4.multiplications(g.in_h, g.in_w);
+    let tile = if 10 * f4 < 9 * f2 { Tile::F4 } else { Tile::F2 };
+    (tile, tile, tile)
 }
 
 /// Forward pass: `out = act(conv(x, w) + b)`, where `act` is ReLU when `relu` is true.
