@@ -18,14 +18,15 @@ pub(crate) fn applies(g: &ConvGeometry) -> bool {
 }
 
 /// `out = act(conv(x, w) + b)` computed from `x` directly, for layers with few input
-/// channels: each output pixel's channels, one vector at a time, start from the bias and
-/// add `x[iy][ix][ci] * w[ky][kx][ci][..]` over the taps inside the image (the padding
-/// adds nothing), then the ReLU. With one input channel, im2col would copy every pixel
-/// `k_h * k_w` times (49 for the lecture's 7x7 layer) into rows as short as the filter, a
-/// poor shape for a GEMM; the filters here (`k_h * k_w * c_in * out_c` floats, 12.5 KB
-/// for that layer) stay in the L1 cache. Rows of outputs are spread over rayon tasks;
-/// every output is the same sum in the same order on every instruction set and thread
-/// count.
+/// channels. For each row of outputs the input rows it reads are copied once, with their
+/// zero padding, into a small buffer; then each output pixel's channels, four (AVX-512) or
+/// two vectors at a time, start from the bias, add `x[iy][ix][ci] * w[ky][kx][ci][..]`
+/// over the taps (rows wholly in the padding are skipped), and go through the ReLU. With
+/// one input channel, im2col would copy every pixel `k_h * k_w` times (49 for the
+/// lecture's 7x7 layer) into rows as short as the filter, a poor shape for a GEMM; the
+/// filters here (`k_h * k_w * c_in * out_c` floats, 12.5 KB for that layer) stay in the
+/// L1 cache. Rows of outputs are spread over rayon tasks; every output is the same sum in
+/// the same order on every instruction set and thread count.
 pub(crate) fn forward(
     g: &ConvGeometry,
     x: &[f32],
@@ -159,6 +160,9 @@ forward_sweep!(
     forward_sweep_1, [0], [a0]
 );
 
+/// Ranges of output rows summed separately by [`weight_grad`].
+const WEIGHT_GRAD_PARTS: usize = 16;
+
 /// `dW += colᵀ dZ` computed from `x` directly, for layers with few input channels.
 ///
 /// With one input channel, a row of `col` is 49 floats (7x7 filters): the GEMM is fast,
@@ -169,9 +173,6 @@ forward_sweep!(
 /// number of ranges, each summed into its own partial `dW` by one rayon task; the partials
 /// are added in order, so the result depends neither on the scheduling nor on the thread
 /// count (nor on the instruction set: every copy computes the same sums in the same order).
-/// Ranges of output rows summed separately by [`weight_grad`].
-const WEIGHT_GRAD_PARTS: usize = 16;
-
 pub(crate) fn weight_grad(g: &ConvGeometry, x: &[f32], dz: &[f32], dw: &mut [f32]) {
     let rows = g.batch * g.out_h;
     let row_len = g.out_w * g.out_c;
