@@ -2,8 +2,9 @@
 """The project's test command (`make test`): three stages, one closing summary line.
 
   1. cargo test --workspace               the crates' unit, integration and doc tests
-  2. pytest tools/tests                   the tools' self-tests: the exercise notebooks and,
-                                          at the same time, the rest (small plain-Rust notebooks)
+  2. pytest tools/tests                   the tools' self-tests: the exercise notebooks, then
+                                          the browser test, and at the same time the rest
+                                          (small plain-Rust notebooks)
   3. pytest --nbrun notebooks/            every notebook in quick mode (CNNKIT_QUICK=1), each
                                           one pytest item (the tools' plugin), pages and
                                           report in build/test/notebooks/
@@ -84,24 +85,29 @@ def junit_counts(xml: Path, rc: int, empty_ok: bool = False) -> tuple[int, int, 
 def pytest_stage(env: dict[str, str]) -> tuple[int, int, str]:
     """Two pytest runs at once. The exercise notebooks (tools/tests/test_exercises.py, the
     longest part, CPU-bound compiling) use the shared evcxr build folders, whose cnnkit
-    build the notebook stage then reuses. The other self-tests run small plain-Rust
-    notebooks and spend much of their time waiting (kernel start-up, time-outs, signals):
-    they get build folders of their own (NBRUN_EVCXR_DIR), so that they neither take the
-    shared folder nor wait for the exercises. The exercises' output streams; the others'
-    is printed when both are done."""
+    build the notebook stage then reuses; the browser test (tools/tests/test_browser.py)
+    runs after them in the same process, in one of those folders, so that it finds the
+    crates compiled. Run beside the exercises on a machine whose ~/.cache/evcxr was empty,
+    its kernel compiled the same crates at the same time as theirs, both through evcxr's
+    shared `:cache`, and its `:dep cnnkit` cell failed with "found possibly newer version
+    of crate `serde_core`" (2026-12-03, a fresh machine). The other self-tests run small
+    plain-Rust notebooks and spend much of their time waiting (kernel start-up, time-outs,
+    signals): they get build folders of their own (NBRUN_EVCXR_DIR), so that they neither
+    take the shared folder nor wait for the exercises. The exercises' output streams; the
+    others' is printed when both are done."""
     ex_xml, tools_xml = OUT / "pytest-exercises.xml", OUT / "pytest-tools.xml"
     for xml in (ex_xml, tools_xml, OUT / "pytest.xml"):
         xml.unlink(missing_ok=True)
     tools_env = dict(env, NBRUN_EVCXR_DIR=str(OUT / "evcxr-selftests"))
     tools_log = OUT / "pytest-tools.log"
-    tools_cmd = [PY, "-m", "pytest", "tools/tests", "--ignore=tools/tests/test_exercises.py", "-q", "-rfE",
-                 f"--junitxml={tools_xml}"]
+    tools_cmd = [PY, "-m", "pytest", "tools/tests", "--ignore=tools/tests/test_exercises.py",
+                 "--ignore=tools/tests/test_browser.py", "-q", "-rfE", f"--junitxml={tools_xml}"]
     print("$ " + " ".join(tools_cmd) + f"  (at the same time; output in {tools_log})", flush=True)
     with open(tools_log, "w", encoding="utf-8") as log:
         tools = subprocess.Popen(tools_cmd, cwd=ROOT, env=tools_env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            ex_rc, _ = tee([PY, "-m", "pytest", "tools/tests/test_exercises.py", "-q", "-rfE",
-                            f"--junitxml={ex_xml}"], env)
+            ex_rc, _ = tee([PY, "-m", "pytest", "tools/tests/test_exercises.py", "tools/tests/test_browser.py",
+                            "-q", "-rfE", f"--junitxml={ex_xml}"], env)
         finally:
             tools_rc = tools.wait()
     print(f"\n--- {tools_log.name} ---", flush=True)

@@ -56,14 +56,15 @@ def test_the_last_line_adds_up_all_stages(script, monkeypatch, capsys):
 def test_the_two_self_test_runs_go_at_once_and_add_up(script, tmp_path, monkeypatch, capsys):
     """pytest_stage starts the exercises and the other self-tests as two processes: a stand-in
     for Python writes each run's JUnit file, the other run's folder setting is its own, and
-    the counts of both runs are added."""
+    the counts of both runs are added. The browser test runs after the exercises, in their
+    process (with the crates they compiled), and not in the other one."""
     stub = tmp_path / "fake_python"
     stub.write_text(
         "#!/bin/sh\n"
         'for a in "$@"; do case "$a" in --junitxml=*) xml="${a#--junitxml=}";; esac; done\n'
         'case "$*" in\n'
-        '  *--ignore=tools/tests/test_exercises.py*) n=5; f=1; echo "tools: $NBRUN_EVCXR_DIR";;\n'
-        '  *) n=3; f=0; echo "exercises: ${NBRUN_EVCXR_DIR:-shared}";;\n'
+        '  *--ignore=tools/tests/test_exercises.py*) n=5; f=1; echo "tools: $NBRUN_EVCXR_DIR: $*";;\n'
+        '  *) n=3; f=0; echo "exercises: ${NBRUN_EVCXR_DIR:-shared}: $*";;\n'
         "esac\n"
         'printf \'<testsuites><testsuite tests="%s" failures="%s" errors="0" skipped="0"/></testsuites>\' "$n" "$f" > "$xml"\n'
         '[ "$f" = 0 ]\n',
@@ -76,3 +77,7 @@ def test_the_two_self_test_runs_go_at_once_and_add_up(script, tmp_path, monkeypa
     out = capsys.readouterr().out
     assert "exercises: shared" in out
     assert f"tools: {tmp_path / 'evcxr-selftests'}" in out
+    exercises = next(line for line in out.splitlines() if line.startswith("exercises:"))
+    tools = next(line for line in out.splitlines() if line.startswith("tools:"))
+    assert exercises.index("test_exercises.py") < exercises.index("test_browser.py"), exercises
+    assert "--ignore=tools/tests/test_browser.py" in tools, tools
