@@ -11,13 +11,16 @@
 
 use rayon::prelude::*;
 
+use crate::elementwise;
+use crate::simd::multiversion;
+
 /// Rows per block of a per-channel reduction.
 const ROWS_PER_BLOCK: usize = 256;
 
 /// Per-channel sums over the rows of `x` (`rows x c`) of `K` quantities that `f` adds
-/// into `acc[k][channel]` for one row (`x`'s row and the same row of `y`, or an empty row
-/// when `y` is empty). Each block of rows sums in `f32` with the channels innermost (so
-/// the loops vectorise); the blocks are added in order in `f64`.
+/// into `acc[k][channel]` for one block of rows (`x`'s block and the same rows of `y`, or
+/// an empty slice when `y` is empty). Each block sums in `f32` with the channels innermost
+/// (so the loops vectorise); the blocks are added in order in `f64`.
 fn channel_sums<const K: usize>(
     x: &[f32],
     y: &[f32],
@@ -35,14 +38,7 @@ fn channel_sums<const K: usize>(
             } else {
                 &y[i * block..i * block + xb.len()]
             };
-            for (r, xr) in xb.chunks(c).enumerate() {
-                let yr = if yb.is_empty() {
-                    &[][..]
-                } else {
-                    &yb[r * c..][..c]
-                };
-                f(xr, yr, &mut acc);
-            }
+            f(xb, yb, &mut acc);
             acc
         })
         .collect();
@@ -55,6 +51,29 @@ fn channel_sums<const K: usize>(
         }
     }
     total
+}
+
+multiversion! {
+    /// `acc[ch] += x[r][ch]` over the rows of a block.
+    fn sum_rows(x: &[f32], acc: &mut [f32]) {
+        for xr in x.chunks_exact(acc.len()) {
+            for (a, &v) in acc.iter_mut().zip(xr) {
+                *a += v;
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// `acc[ch] += (x[r][ch] - mean[ch])^2` over the rows of a block.
+    fn sum_squared_deviations(x: &[f32], mean: &[f32], acc: &mut [f32]) {
+        for xr in x.chunks_exact(acc.len()) {
+            for ((a, &v), &m) in acc.iter_mut().zip(xr).zip(mean) {
+                let d = v - m;
+                *a += d * d;
+            }
+        }
+    }
 }
 
 /// The mean and the biased variance (divided by the row count, as Keras and TensorFlow's
@@ -72,18 +91,11 @@ pub fn channel_moments(x: &[f32], c: usize) -> (Vec<f32>, Vec<f32>) {
         "channel_moments: length"
     );
     let rows = (x.len() / c).max(1) as f64;
-    let [sums] = channel_sums::<1>(x, &[], c, |xr, _, [acc]| {
-        for (a, &v) in acc.iter_mut().zip(xr) {
-            *a += v;
-        }
-    });
+    let [sums] = channel_sums::<1>(x, &[], c, |xb, _, [acc]| sum_rows(xb, acc));
     let mean: Vec<f32> = sums.iter().map(|s| (s / rows) as f32).collect();
     // Second pass over the deviations from the mean: no cancellation for data far from 0.
-    let [sq] = channel_sums::<1>(x, &[], c, |xr, _, [acc]| {
-        for ((a, &v), &m) in acc.iter_mut().zip(xr).zip(&mean) {
-            let d = v - m;
-            *a += d * d;
-        }
+    let [sq] = channel_sums::<1>(x, &[], c, |xb, _, [acc]| {
+        sum_squared_deviations(xb, &mean, acc)
     });
     (mean, sq.iter().map(|s| (s / rows) as f32).collect())
 }
@@ -93,15 +105,68 @@ pub fn inverse_std(var: &[f32], epsilon: f32) -> Vec<f32> {
     var.iter().map(|&v| 1.0 / (v + epsilon).sqrt()).collect()
 }
 
+/// The normalisation folded into one multiply-add per value, `y = x * scale + shift`, with
+/// `scale = gamma * inv_std` and `shift = beta - mean * scale` per channel. The forward
+/// and the backward pass both compute `y` from these, so a fused ReLU's gradient gate in
+/// the backward pass sees exactly the values the forward pass clipped.
+struct Affine {
+    scale: Vec<f32>,
+    shift: Vec<f32>,
+}
+
+impl Affine {
+    fn new(mean: &[f32], inv_std: &[f32], gamma: &[f32], beta: &[f32]) -> Affine {
+        let scale: Vec<f32> = gamma.iter().zip(inv_std).map(|(g, s)| g * s).collect();
+        let shift = (0..mean.len())
+            .map(|i| beta[i] - mean[i] * scale[i])
+            .collect();
+        Affine { scale, shift }
+    }
+}
+
+multiversion! {
+    /// `out = x * scale + shift` (then the ReLU when `relu`) over the rows of a block; in
+    /// place, `out = out * scale + shift`, when `x` is empty.
+    fn affine_rows(x: &[f32], scale: &[f32], shift: &[f32], relu: bool, out: &mut [f32]) {
+        let c = scale.len();
+        let f = |v: f32, a: f32, b: f32| {
+            let y = v * a + b;
+            if relu {
+                elementwise::relu(y)
+            } else {
+                y
+            }
+        };
+        if x.is_empty() {
+            for or in out.chunks_exact_mut(c) {
+                for ((o, &a), &b) in or.iter_mut().zip(scale).zip(shift) {
+                    *o = f(*o, a, b);
+                }
+            }
+        } else {
+            for (or, xr) in out.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
+                for (((o, &v), &a), &b) in or.iter_mut().zip(xr).zip(scale).zip(shift) {
+                    *o = f(v, a, b);
+                }
+            }
+        }
+    }
+}
+
 /// `out = gamma * (x - mean) * inv_std + beta`, channel by channel: the forward pass of
 /// batch normalization, with the batch's statistics (training) or the moving ones
-/// (inference).
+/// (inference); with `relu`, `max(out, 0)` in the same pass (a residual unit's
+/// `BatchNormalization()` then `Activation("relu")`).
 ///
 /// ```
 /// use cnnkit_kernels::norm::batch_norm_forward;
+/// let (x, mean, inv_std) = ([1.0, 5.0, 3.0, 5.0], [2.0, 5.0], [1.0, 1.0]);
+/// let (gamma, beta) = ([2.0, 1.0], [0.0, 0.5]);
 /// let mut out = [0.0; 4];
-/// batch_norm_forward(&[1.0, 5.0, 3.0, 5.0], &[2.0, 5.0], &[1.0, 1.0], &[2.0, 1.0], &[0.0, 0.5], &mut out);
+/// batch_norm_forward(&x, &mean, &inv_std, &gamma, &beta, false, &mut out);
 /// assert_eq!(out, [-2.0, 0.5, 2.0, 0.5]);
+/// batch_norm_forward(&x, &mean, &inv_std, &gamma, &beta, true, &mut out);
+/// assert_eq!(out, [0.0, 0.5, 2.0, 0.5]);
 /// ```
 pub fn batch_norm_forward(
     x: &[f32],
@@ -109,23 +174,40 @@ pub fn batch_norm_forward(
     inv_std: &[f32],
     gamma: &[f32],
     beta: &[f32],
+    relu: bool,
     out: &mut [f32],
 ) {
     let c = mean.len();
     assert!(c > 0 && x.len().is_multiple_of(c), "batch_norm: length");
     assert_eq!(out.len(), x.len(), "batch_norm: output length");
-    // y = x * scale + shift, with scale and shift folded per channel.
-    let scale: Vec<f32> = gamma.iter().zip(inv_std).map(|(g, s)| g * s).collect();
-    let shift: Vec<f32> = (0..c).map(|i| beta[i] - mean[i] * scale[i]).collect();
+    let f = Affine::new(mean, inv_std, gamma, beta);
     out.par_chunks_mut(ROWS_PER_BLOCK * c)
         .zip(x.par_chunks(ROWS_PER_BLOCK * c))
-        .for_each(|(o, xb)| {
-            for (or, xr) in o.chunks_mut(c).zip(xb.chunks(c)) {
-                for (((o, &v), &a), &b) in or.iter_mut().zip(xr).zip(&scale).zip(&shift) {
-                    *o = v * a + b;
-                }
-            }
-        });
+        .for_each(|(o, xb)| affine_rows(xb, &f.scale, &f.shift, relu, o));
+}
+
+/// [`batch_norm_forward`] in place: `v` holds `x` and then the output, for inference,
+/// where nothing keeps the input.
+///
+/// ```
+/// use cnnkit_kernels::norm::batch_norm_forward_in_place;
+/// let mut v = [1.0, 5.0, 3.0, 5.0];
+/// batch_norm_forward_in_place(&mut v, &[2.0, 5.0], &[1.0, 1.0], &[2.0, 1.0], &[0.0, 0.5], false);
+/// assert_eq!(v, [-2.0, 0.5, 2.0, 0.5]);
+/// ```
+pub fn batch_norm_forward_in_place(
+    v: &mut [f32],
+    mean: &[f32],
+    inv_std: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    relu: bool,
+) {
+    let c = mean.len();
+    assert!(c > 0 && v.len().is_multiple_of(c), "batch_norm: length");
+    let f = Affine::new(mean, inv_std, gamma, beta);
+    v.par_chunks_mut(ROWS_PER_BLOCK * c)
+        .for_each(|o| affine_rows(&[], &f.scale, &f.shift, relu, o));
 }
 
 /// Which statistics a batch-normalization forward pass used, for its backward pass.
@@ -138,12 +220,84 @@ pub enum BatchNormMode {
     Fixed,
 }
 
-/// Gradients of [`batch_norm_forward`]: adds into `dx` (when given), `dgamma` and `dbeta`.
+/// `dout`, or with a fused ReLU `dout` where the normalised value `v * a + b` was kept.
+#[inline(always)]
+fn gated(d: f32, v: f32, a: f32, b: f32, relu: bool) -> f32 {
+    if relu {
+        f32::from_bits(d.to_bits() & elementwise::relu_keep(v * a + b))
+    } else {
+        d
+    }
+}
+
+multiversion! {
+    /// The backward pass's sums over the rows of a block: `s_d += d` and
+    /// `s_dxhat += d * xhat`, with `d` the gradient after the fused ReLU's gate.
+    fn grad_sums_rows(
+        x: &[f32],
+        dout: &[f32],
+        mean: &[f32],
+        inv_std: &[f32],
+        scale: &[f32],
+        shift: &[f32],
+        relu: bool,
+        s_d: &mut [f32],
+        s_dxhat: &mut [f32],
+    ) {
+        let c = mean.len();
+        for (xr, dr) in x.chunks_exact(c).zip(dout.chunks_exact(c)) {
+            for i in 0..c {
+                let d = gated(dr[i], xr[i], scale[i], shift[i], relu);
+                let xhat = (xr[i] - mean[i]) * inv_std[i];
+                s_d[i] += d;
+                s_dxhat[i] += d * xhat;
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// `dx += scale * (d - mean_d - xhat * mean_dxhat)` over the rows of a block.
+    fn input_grad_rows(
+        x: &[f32],
+        dout: &[f32],
+        mean: &[f32],
+        inv_std: &[f32],
+        scale: &[f32],
+        shift: &[f32],
+        relu: bool,
+        mean_d: &[f32],
+        mean_dxhat: &[f32],
+        dx: &mut [f32],
+    ) {
+        let c = mean.len();
+        for ((dxr, xr), dr) in dx.chunks_exact_mut(c).zip(x.chunks_exact(c)).zip(dout.chunks_exact(c)) {
+            for i in 0..c {
+                let d = gated(dr[i], xr[i], scale[i], shift[i], relu);
+                let xhat = (xr[i] - mean[i]) * inv_std[i];
+                dxr[i] += scale[i] * (d - mean_d[i] - xhat * mean_dxhat[i]);
+            }
+        }
+    }
+}
+
+/// Gradients of [`batch_norm_forward`] with the same `relu`: adds into `dx` (when given),
+/// `dgamma` and `dbeta`.
 ///
 /// With [`BatchNormMode::BatchStatistics`], `mean` and `inv_std` must be the batch's own,
-/// and `dx = gamma * inv_std / n * (n * dout - sum(dout) - xhat * sum(dout * xhat))`,
-/// where `xhat = (x - mean) * inv_std` and the sums run over the `n` rows; with
-/// [`BatchNormMode::Fixed`], `dx = gamma * inv_std * dout`.
+/// and `dx = gamma * inv_std / n * (n * d - sum(d) - xhat * sum(d * xhat))`, where
+/// `xhat = (x - mean) * inv_std`, the sums run over the `n` rows, and `d` is `dout` (with
+/// `relu`, `dout` where the forward pass's output was positive, recomputed from `x`); with
+/// [`BatchNormMode::Fixed`], `dx = gamma * inv_std * d`.
+///
+/// ```
+/// use cnnkit_kernels::norm::{batch_norm_backward, BatchNormMode};
+/// // One channel, fixed statistics: y = relu(2x - 1), so d/dx = 2 where 2x - 1 > 0.
+/// let (mut dx, mut dgamma, mut dbeta) = ([0.0; 2], [0.0], [0.0]);
+/// batch_norm_backward(BatchNormMode::Fixed, &[0.0, 1.0], &[0.5], &[1.0], &[2.0], &[0.0],
+///     true, &[1.0, 1.0], Some(&mut dx), &mut dgamma, &mut dbeta);
+/// assert_eq!((dx, dgamma, dbeta), ([0.0, 2.0], [0.5], [1.0]));
+/// ```
 #[allow(clippy::too_many_arguments)]
 pub fn batch_norm_backward(
     mode: BatchNormMode,
@@ -151,6 +305,8 @@ pub fn batch_norm_backward(
     mean: &[f32],
     inv_std: &[f32],
     gamma: &[f32],
+    beta: &[f32],
+    relu: bool,
     dout: &[f32],
     dx: Option<&mut [f32]>,
     dgamma: &mut [f32],
@@ -162,12 +318,9 @@ pub fn batch_norm_backward(
         "batch_norm backward: length"
     );
     assert_eq!(dout.len(), x.len(), "batch_norm backward: dout length");
-    let [sum_d, sum_dx] = channel_sums::<2>(x, dout, c, |xr, dr, [s0, s1]| {
-        for i in 0..c {
-            let xhat = (xr[i] - mean[i]) * inv_std[i];
-            s0[i] += dr[i];
-            s1[i] += dr[i] * xhat;
-        }
+    let f = Affine::new(mean, inv_std, gamma, beta);
+    let [sum_d, sum_dx] = channel_sums::<2>(x, dout, c, |xb, db, [s0, s1]| {
+        grad_sums_rows(xb, db, mean, inv_std, &f.scale, &f.shift, relu, s0, s1)
     });
     for i in 0..c {
         dbeta[i] += sum_d[i] as f32;
@@ -176,7 +329,6 @@ pub fn batch_norm_backward(
     let Some(dx) = dx else { return };
     assert_eq!(dx.len(), x.len(), "batch_norm backward: dx length");
     let n = (x.len() / c) as f32;
-    let scale: Vec<f32> = gamma.iter().zip(inv_std).map(|(g, s)| g * s).collect();
     let (mean_d, mean_dxhat): (Vec<f32>, Vec<f32>) = match mode {
         BatchNormMode::BatchStatistics => sum_d
             .iter()
@@ -185,16 +337,23 @@ pub fn batch_norm_backward(
             .unzip(),
         BatchNormMode::Fixed => (vec![0.0; c], vec![0.0; c]),
     };
-    dx.par_chunks_mut(ROWS_PER_BLOCK * c)
-        .zip(x.par_chunks(ROWS_PER_BLOCK * c))
-        .zip(dout.par_chunks(ROWS_PER_BLOCK * c))
+    let block = ROWS_PER_BLOCK * c;
+    dx.par_chunks_mut(block)
+        .zip(x.par_chunks(block))
+        .zip(dout.par_chunks(block))
         .for_each(|((dxb, xb), db)| {
-            for ((dxr, xr), dr) in dxb.chunks_mut(c).zip(xb.chunks(c)).zip(db.chunks(c)) {
-                for i in 0..c {
-                    let xhat = (xr[i] - mean[i]) * inv_std[i];
-                    dxr[i] += scale[i] * (dr[i] - mean_d[i] - xhat * mean_dxhat[i]);
-                }
-            }
+            input_grad_rows(
+                xb,
+                db,
+                mean,
+                inv_std,
+                &f.scale,
+                &f.shift,
+                relu,
+                &mean_d,
+                &mean_dxhat,
+                dxb,
+            )
         });
 }
 

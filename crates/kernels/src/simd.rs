@@ -282,7 +282,7 @@ pub(crate) fn scale<const L: usize>(a: [f32; L], s: f32) -> [f32; L] {
 /// Lane-wise ReLU, keeping NaN as TensorFlow does (`f32::max` would turn it into 0).
 #[inline(always)]
 pub(crate) fn relu<const L: usize>(a: [f32; L]) -> [f32; L] {
-    std::array::from_fn(|l| if a[l] < 0.0 { 0.0 } else { a[l] })
+    std::array::from_fn(|l| crate::elementwise::relu(a[l]))
 }
 
 #[cfg(test)]

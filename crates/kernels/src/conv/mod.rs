@@ -28,6 +28,8 @@ pub mod winograd;
 
 use rayon::prelude::*;
 
+use crate::elementwise::{relu_in_place, relu_mask_in_place};
+
 pub use crate::geometry::ConvGeometry;
 
 pub use im2col::{col2im_add, im2col};
@@ -181,34 +183,6 @@ pub fn conv2d_forward(
     if relu {
         relu_in_place(out);
     }
-}
-
-/// `v = max(v, 0)` on every element, in parallel.
-pub fn relu_in_place(v: &mut [f32]) {
-    v.par_chunks_mut(1 << 14).for_each(|c| {
-        for e in c {
-            // Not `e.max(0.0)`, which turns NaN into 0 and hides a broken input or weight;
-            // TensorFlow's relu keeps NaN, and so does this (the select still vectorises).
-            *e = if *e < 0.0 { 0.0 } else { *e };
-        }
-    });
-}
-
-/// The gradient through a ReLU: `d = 0` wherever `y <= 0` (`y` the ReLU's output), in
-/// parallel.
-pub fn relu_mask_in_place(d: &mut [f32], y: &[f32]) {
-    assert_eq!(d.len(), y.len(), "relu mask: lengths differ");
-    d.par_chunks_mut(1 << 14)
-        .zip(y.par_chunks(1 << 14))
-        .for_each(|(d, y)| {
-            for (d, y) in d.iter_mut().zip(y) {
-                // A bit mask rather than `if`: a branch on the sign of the activations is
-                // mispredicted half of the time (it cost 3 ms per step on the first
-                // layer's 1.6 million gradients), and this form vectorises.
-                let keep = u32::from(*y > 0.0 || y.is_nan()).wrapping_neg();
-                *d = f32::from_bits(d.to_bits() & keep);
-            }
-        });
 }
 
 /// Backward pass of [`conv2d_forward`].

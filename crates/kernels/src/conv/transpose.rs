@@ -20,9 +20,10 @@
 use rayon::prelude::*;
 
 use super::{
-    column_sums_add, direct, im2col, pointwise, relu_in_place, relu_mask_in_place, select,
-    winograd, Algorithm, Plan, WeightGradAlgorithm,
+    column_sums_add, direct, im2col, pointwise, select, winograd, Algorithm, Plan,
+    WeightGradAlgorithm,
 };
+use crate::elementwise::{relu_in_place, relu_mask_in_place};
 use crate::geometry::{transpose_output_size, ConvGeometry, GeometryError, Padding};
 
 /// The sizes of one transposed convolution, held as the [`ConvGeometry`] of the

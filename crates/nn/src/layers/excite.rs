@@ -8,6 +8,7 @@ use dfdx::tensor::{Merge, WithEmptyTape};
 
 use super::describe::{push, Describe, FeatureShape, LayerRow};
 use super::residual::ResidualMain;
+use super::Identity;
 use super::{forward_error, Block, BlockName, Dense, GlobalAvgPool2D, Relu, Residual, Sigmoid};
 use crate::error::Error;
 use crate::ops;
@@ -164,5 +165,7 @@ impl BlockName for SeResidualUnitName {
 /// let x: Images<64> = dev.ones_like(&(1, 8, 8, Const::<64>));
 /// assert_eq!(*unit.forward(x).shape(), (1, 8, 8, Const::<64>));
 /// ```
-pub type SeResidualUnit<const C: usize, const R: usize> =
-    Block<SeResidualUnitName, (Residual<(ResidualMain<C, C, 1>, SqueezeExcite<C, R>)>, Relu)>;
+pub type SeResidualUnit<const C: usize, const R: usize> = Block<
+    SeResidualUnitName,
+    (Residual<(ResidualMain<C, C, 1>, SqueezeExcite<C, R>), Identity, Relu>,),
+>;

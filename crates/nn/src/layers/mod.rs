@@ -81,7 +81,9 @@ pub use heads::Heads;
 pub use norm::{BatchNorm, BatchNormModule, LocalResponseNorm};
 pub use padding::ZeroPadding2D;
 pub use pool::{AvgPool2D, DepthwiseMaxPool2D, Flatten, GlobalAvgPool2D, MaxPool2D};
-pub use residual::{Residual, ResidualMain, ResidualUnit, ResidualUnitDown, ResidualUnitName};
+pub use residual::{
+    MainPath, Residual, ResidualMain, ResidualUnit, ResidualUnitDown, ResidualUnitName,
+};
 pub use transpose::{Conv2DTranspose, Conv2DTransposeModule};
 pub use upsample::{Bilinear, Nearest, UpSampling2D, UpsampleMode};
 

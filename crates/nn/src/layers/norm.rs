@@ -111,6 +111,50 @@ impl<const C: usize, E: Dtype, D: Device<E>> TensorCollection<E, D> for BatchNor
     }
 }
 
+impl<const C: usize> BatchNormModule<C, f32, Cpu> {
+    /// Inference mode (the moving statistics), then the ReLU in the same pass when
+    /// `relu`: [`Module::try_forward`], and a residual unit's `BatchNormalization()` then
+    /// `Activation("relu")` ([`super::ResidualMain`]).
+    pub(crate) fn forward_inference<S: Shape, T: Tape<f32, Cpu>>(
+        &self,
+        x: Tensor<S, f32, Cpu, T>,
+        relu: bool,
+    ) -> Result<Tensor<S, f32, Cpu, T>, CpuError> {
+        let (gamma, beta) = (&self.gamma, &self.beta);
+        let (mean, var) = (&self.moving_mean, &self.moving_variance);
+        let y = if relu {
+            ops::batch_norm_relu_inference(x, gamma, beta, mean, var, self.epsilon)
+        } else {
+            ops::batch_norm_inference(x, gamma, beta, mean, var, self.epsilon)
+        };
+        y.map_err(|e| forward_error("BatchNormalization", e))
+    }
+
+    /// Training mode (the batch's statistics, folded into the moving ones), then the ReLU
+    /// in the same pass when `relu`: [`ModuleMut::try_forward_mut`] and the fused form.
+    pub(crate) fn forward_training<S: Shape, T: Tape<f32, Cpu>>(
+        &mut self,
+        x: Tensor<S, f32, Cpu, T>,
+        relu: bool,
+    ) -> Result<Tensor<S, f32, Cpu, T>, CpuError> {
+        let (gamma, beta) = (&self.gamma, &self.beta);
+        let (y, stats) = if relu {
+            ops::batch_norm_relu_training(x, gamma, beta, self.epsilon)
+        } else {
+            ops::batch_norm_training(x, gamma, beta, self.epsilon)
+        }
+        .map_err(|e| forward_error("BatchNormalization", e))?;
+        let update = |t: &mut Tensor<Rank1<C>, f32, Cpu>, batch: &[f32], momentum: f32| {
+            let mut v = t.as_vec();
+            cnnkit_kernels::norm::update_moving(&mut v, batch, momentum);
+            t.copy_from(&v);
+        };
+        update(&mut self.moving_mean, &stats.mean, self.momentum);
+        update(&mut self.moving_variance, &stats.variance, self.momentum);
+        Ok(y)
+    }
+}
+
 impl<const C: usize, S: Shape, T: Tape<f32, Cpu>> Module<Tensor<S, f32, Cpu, T>>
     for BatchNormModule<C, f32, Cpu>
 {
@@ -118,15 +162,7 @@ impl<const C: usize, S: Shape, T: Tape<f32, Cpu>> Module<Tensor<S, f32, Cpu, T>>
     type Error = CpuError;
 
     fn try_forward(&self, x: Tensor<S, f32, Cpu, T>) -> Result<Self::Output, CpuError> {
-        ops::batch_norm_inference(
-            x,
-            &self.gamma,
-            &self.beta,
-            &self.moving_mean,
-            &self.moving_variance,
-            self.epsilon,
-        )
-        .map_err(|e| forward_error("BatchNormalization", e))
+        self.forward_inference(x, false)
     }
 }
 
@@ -137,16 +173,7 @@ impl<const C: usize, S: Shape, T: Tape<f32, Cpu>> ModuleMut<Tensor<S, f32, Cpu, 
     type Error = CpuError;
 
     fn try_forward_mut(&mut self, x: Tensor<S, f32, Cpu, T>) -> Result<Self::Output, CpuError> {
-        let (y, stats) = ops::batch_norm_training(x, &self.gamma, &self.beta, self.epsilon)
-            .map_err(|e| forward_error("BatchNormalization", e))?;
-        let update = |t: &mut Tensor<Rank1<C>, f32, Cpu>, batch: &[f32], momentum: f32| {
-            let mut v = t.as_vec();
-            cnnkit_kernels::norm::update_moving(&mut v, batch, momentum);
-            t.copy_from(&v);
-        };
-        update(&mut self.moving_mean, &stats.mean, self.momentum);
-        update(&mut self.moving_variance, &stats.variance, self.momentum);
-        Ok(y)
+        self.forward_training(x, false)
     }
 }
 

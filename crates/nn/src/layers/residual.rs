@@ -7,11 +7,16 @@ use dfdx::prelude::*;
 use dfdx::tensor::{Merge, WithEmptyTape};
 
 use super::describe::{push, Describe, FeatureShape, LayerRow};
-use super::{forward_error, BatchNorm, Block, BlockName, Conv2DNoBias, Identity, Relu, Same};
+use super::{
+    forward_error, Activation, BatchNorm, BatchNormModule, Block, BlockName, Conv2DNoBias,
+    Identity, Relu, Same,
+};
 use crate::error::Error;
 use crate::ops;
 
-/// `main(x) + shortcut(x)`: a skip connection (Keras `layers.Add()([main, shortcut])`).
+/// `main(x) + shortcut(x)`: a skip connection (Keras `layers.Add()([main, shortcut])`),
+/// and with `A = Relu` the activation after it, `relu(main(x) + shortcut(x))`, computed in
+/// the same pass ([`ops::add_relu`]), as a residual unit ends.
 ///
 /// Both paths get the same input, and their output types must be equal: a shortcut with
 /// 64 channels beside a main path with 128 does not compile. The run-time sizes (height
@@ -43,23 +48,28 @@ use crate::ops;
 /// let _ = block.forward(x);
 /// ```
 #[derive(Clone, Debug, Default)]
-pub struct Residual<Main, Shortcut = Identity> {
+pub struct Residual<Main, Shortcut = Identity, A = Identity> {
     /// The main path.
     pub main: Main,
     /// The shortcut path ([`Identity`] for a plain skip).
     pub shortcut: Shortcut,
+    /// The activation after the addition ([`Identity`] for none; no parameters).
+    pub activation: A,
 }
 
-impl<D: Device<E>, E: Dtype, F: BuildOnDevice<D, E>, R: BuildOnDevice<D, E>> BuildOnDevice<D, E>
-    for Residual<F, R>
+impl<D: Device<E>, E: Dtype, F: BuildOnDevice<D, E>, R: BuildOnDevice<D, E>, A: Activation>
+    BuildOnDevice<D, E> for Residual<F, R, A>
 {
-    type Built = Residual<F::Built, R::Built>;
+    type Built = Residual<F::Built, R::Built, A>;
 }
 
-impl<E: Dtype, D: Device<E>, F: TensorCollection<E, D>, R: TensorCollection<E, D>>
-    TensorCollection<E, D> for Residual<F, R>
+impl<E: Dtype, D: Device<E>, F, R, A> TensorCollection<E, D> for Residual<F, R, A>
+where
+    F: TensorCollection<E, D>,
+    R: TensorCollection<E, D>,
+    A: Activation,
 {
-    type To<E2: Dtype, D2: Device<E2>> = Residual<F::To<E2, D2>, R::To<E2, D2>>;
+    type To<E2: Dtype, D2: Device<E2>> = Residual<F::To<E2, D2>, R::To<E2, D2>, A>;
 
     fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
         visitor: &mut V,
@@ -69,18 +79,36 @@ impl<E: Dtype, D: Device<E>, F: TensorCollection<E, D>, R: TensorCollection<E, D
                 Self::module("main", |s| &s.main, |s| &mut s.main),
                 Self::module("shortcut", |s| &s.shortcut, |s| &mut s.shortcut),
             ),
-            |(main, shortcut)| Residual { main, shortcut },
+            |(main, shortcut)| Residual {
+                main,
+                shortcut,
+                activation: A::default(),
+            },
         )
     }
 }
 
-impl<S, T, Y, F, R> Module<Tensor<S, f32, Cpu, T>> for Residual<F, R>
+/// The addition and the activation after it: [`ops::add_relu`] for a ReLU, else
+/// [`ops::add`] and the activation.
+fn add_then<A: Activation, Y: Shape, T: Tape<f32, Cpu> + Merge<T>>(
+    main: Tensor<Y, f32, Cpu, T>,
+    shortcut: Tensor<Y, f32, Cpu, T>,
+) -> Result<Tensor<Y, f32, Cpu, T>, CpuError> {
+    if A::RELU {
+        ops::add_relu(main, shortcut).map_err(|e| forward_error("Residual", e))
+    } else {
+        A::apply(ops::add(main, shortcut).map_err(|e| forward_error("Residual", e))?)
+    }
+}
+
+impl<S, T, Y, F, R, A> Module<Tensor<S, f32, Cpu, T>> for Residual<F, R, A>
 where
     S: Shape,
     T: Tape<f32, Cpu> + Merge<T>,
     Y: Shape,
     F: Module<Tensor<S, f32, Cpu, T>, Output = Tensor<Y, f32, Cpu, T>, Error = CpuError>,
     R: Module<Tensor<S, f32, Cpu, T>, Output = Tensor<Y, f32, Cpu, T>, Error = CpuError>,
+    A: Activation,
 {
     type Output = Tensor<Y, f32, Cpu, T>;
     type Error = CpuError;
@@ -88,17 +116,18 @@ where
     fn try_forward(&self, x: Tensor<S, f32, Cpu, T>) -> Result<Self::Output, CpuError> {
         let main = self.main.try_forward(x.with_empty_tape())?;
         let shortcut = self.shortcut.try_forward(x)?;
-        ops::add(main, shortcut).map_err(|e| forward_error("Residual", e))
+        add_then::<A, _, _>(main, shortcut)
     }
 }
 
-impl<S, T, Y, F, R> ModuleMut<Tensor<S, f32, Cpu, T>> for Residual<F, R>
+impl<S, T, Y, F, R, A> ModuleMut<Tensor<S, f32, Cpu, T>> for Residual<F, R, A>
 where
     S: Shape,
     T: Tape<f32, Cpu> + Merge<T>,
     Y: Shape,
     F: ModuleMut<Tensor<S, f32, Cpu, T>, Output = Tensor<Y, f32, Cpu, T>, Error = CpuError>,
     R: ModuleMut<Tensor<S, f32, Cpu, T>, Output = Tensor<Y, f32, Cpu, T>, Error = CpuError>,
+    A: Activation,
 {
     type Output = Tensor<Y, f32, Cpu, T>;
     type Error = CpuError;
@@ -106,11 +135,11 @@ where
     fn try_forward_mut(&mut self, x: Tensor<S, f32, Cpu, T>) -> Result<Self::Output, CpuError> {
         let main = self.main.try_forward_mut(x.with_empty_tape())?;
         let shortcut = self.shortcut.try_forward_mut(x)?;
-        ops::add(main, shortcut).map_err(|e| forward_error("Residual", e))
+        add_then::<A, _, _>(main, shortcut)
     }
 }
 
-impl<F: Describe, R: Describe> Describe for Residual<F, R> {
+impl<F: Describe, R: Describe, A: Activation + Describe> Describe for Residual<F, R, A> {
     fn describe(
         &self,
         input: FeatureShape,
@@ -127,7 +156,8 @@ impl<F: Describe, R: Describe> Describe for Residual<F, R> {
                 ),
             });
         }
-        Ok(push(rows, "Add", "add", main, 0, "main + shortcut".into()))
+        let sum = push(rows, "Add", "add", main, 0, "main + shortcut".into());
+        A::default().describe(sum, rows)
     }
 }
 
@@ -140,15 +170,125 @@ impl BlockName for ResidualUnitName {
     const BASE: &'static str = "residual_unit";
 }
 
+/// The main path of a residual unit, `conv1`, `bn1`, ReLU, `conv2`, `bn2`, as one module
+/// so that the ReLU runs inside the first batch normalization's pass
+/// ([`crate::ops::batch_norm_relu_training`]) instead of as an op of its own. Its
+/// parameters are named `0`, `1`, `3` and `4`, as those of the tuple
+/// `(conv1, bn1, Relu, conv2, bn2)` it computes, and its summary rows are that tuple's:
+/// checkpoints and summaries do not see the fusion. Written as [`ResidualMain`].
+#[derive(Clone, Debug, Default)]
+pub struct MainPath<C1, B1, C2, B2> {
+    /// The first convolution (the unit's stride).
+    pub conv1: C1,
+    /// Batch normalization after `conv1`; the ReLU follows it.
+    pub bn1: B1,
+    /// The second convolution (stride 1).
+    pub conv2: C2,
+    /// Batch normalization after `conv2`.
+    pub bn2: B2,
+}
+
 /// The main path of a residual unit: 3x3 convolution (stride `S`), BN, ReLU, 3x3
 /// convolution, BN; convolutions without bias.
-pub type ResidualMain<const IN: usize, const OUT: usize, const S: usize> = (
+pub type ResidualMain<const IN: usize, const OUT: usize, const S: usize> = MainPath<
     Conv2DNoBias<IN, OUT, 3, S, Same>,
     BatchNorm<OUT>,
-    Relu,
     Conv2DNoBias<OUT, OUT, 3, 1, Same>,
     BatchNorm<OUT>,
-);
+>;
+
+impl<D: Device<E>, E: Dtype, C1, B1, C2, B2> BuildOnDevice<D, E> for MainPath<C1, B1, C2, B2>
+where
+    C1: BuildOnDevice<D, E>,
+    B1: BuildOnDevice<D, E>,
+    C2: BuildOnDevice<D, E>,
+    B2: BuildOnDevice<D, E>,
+{
+    type Built = MainPath<C1::Built, B1::Built, C2::Built, B2::Built>;
+}
+
+impl<E: Dtype, D: Device<E>, C1, B1, C2, B2> TensorCollection<E, D> for MainPath<C1, B1, C2, B2>
+where
+    C1: TensorCollection<E, D>,
+    B1: TensorCollection<E, D>,
+    C2: TensorCollection<E, D>,
+    B2: TensorCollection<E, D>,
+{
+    type To<E2: Dtype, D2: Device<E2>> =
+        MainPath<C1::To<E2, D2>, B1::To<E2, D2>, C2::To<E2, D2>, B2::To<E2, D2>>;
+
+    fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
+        visitor: &mut V,
+    ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+        // The names of the tuple (conv1, bn1, Relu, conv2, bn2): "2" is the ReLU's.
+        visitor.visit_fields(
+            (
+                Self::module("0", |s| &s.conv1, |s| &mut s.conv1),
+                Self::module("1", |s| &s.bn1, |s| &mut s.bn1),
+                Self::module("3", |s| &s.conv2, |s| &mut s.conv2),
+                Self::module("4", |s| &s.bn2, |s| &mut s.bn2),
+            ),
+            |(conv1, bn1, conv2, bn2)| MainPath {
+                conv1,
+                bn1,
+                conv2,
+                bn2,
+            },
+        )
+    }
+}
+
+impl<X, Y, T, C1, C2, B2, const M: usize> Module<X>
+    for MainPath<C1, BatchNormModule<M, f32, Cpu>, C2, B2>
+where
+    Y: Shape,
+    T: Tape<f32, Cpu>,
+    C1: Module<X, Output = Tensor<Y, f32, Cpu, T>, Error = CpuError>,
+    C2: Module<Tensor<Y, f32, Cpu, T>, Error = CpuError>,
+    B2: Module<C2::Output, Error = CpuError>,
+{
+    type Output = B2::Output;
+    type Error = CpuError;
+
+    fn try_forward(&self, x: X) -> Result<Self::Output, CpuError> {
+        let y = self.conv1.try_forward(x)?;
+        let y = self.bn1.forward_inference(y, true)?;
+        self.bn2.try_forward(self.conv2.try_forward(y)?)
+    }
+}
+
+impl<X, Y, T, C1, C2, B2, const M: usize> ModuleMut<X>
+    for MainPath<C1, BatchNormModule<M, f32, Cpu>, C2, B2>
+where
+    Y: Shape,
+    T: Tape<f32, Cpu>,
+    C1: ModuleMut<X, Output = Tensor<Y, f32, Cpu, T>, Error = CpuError>,
+    C2: ModuleMut<Tensor<Y, f32, Cpu, T>, Error = CpuError>,
+    B2: ModuleMut<C2::Output, Error = CpuError>,
+{
+    type Output = B2::Output;
+    type Error = CpuError;
+
+    fn try_forward_mut(&mut self, x: X) -> Result<Self::Output, CpuError> {
+        let y = self.conv1.try_forward_mut(x)?;
+        let y = self.bn1.forward_training(y, true)?;
+        self.bn2.try_forward_mut(self.conv2.try_forward_mut(y)?)
+    }
+}
+
+impl<C1: Describe, B1: Describe, C2: Describe, B2: Describe> Describe for MainPath<C1, B1, C2, B2> {
+    fn describe(
+        &self,
+        input: FeatureShape,
+        rows: &mut Vec<LayerRow>,
+    ) -> crate::Result<FeatureShape> {
+        let y = self.conv1.describe(input, rows)?;
+        let y = self.bn1.describe(y, rows)?;
+        let y = Relu.describe(y, rows)?;
+        let y = self.conv2.describe(y, rows)?;
+        self.bn2.describe(y, rows)
+    }
+}
 
 /// The book's `ResidualUnit(filters, strides=1)` (HOML chapter 14): `relu(main(x) + x)`
 /// with the [`ResidualMain`] path, for units that keep the size and the channel count.
@@ -181,7 +321,7 @@ pub type ResidualMain<const IN: usize, const OUT: usize, const S: usize> = (
 /// assert_eq!(s.non_trainable_params(), 2 * 2 * 64);
 /// ```
 pub type ResidualUnit<const C: usize> =
-    Block<ResidualUnitName, (Residual<ResidualMain<C, C, 1>>, Relu)>;
+    Block<ResidualUnitName, (Residual<ResidualMain<C, C, 1>, Identity, Relu>,)>;
 
 /// The book's `ResidualUnit(filters, strides=2)`: the main path halves the size and
 /// changes the channel count, so the shortcut is a 1x1 convolution with stride 2 and a
@@ -198,7 +338,10 @@ pub type ResidualUnit<const C: usize> =
 pub type ResidualUnitDown<const IN: usize, const OUT: usize> = Block<
     ResidualUnitName,
     (
-        Residual<ResidualMain<IN, OUT, 2>, (Conv2DNoBias<IN, OUT, 1, 2, Same>, BatchNorm<OUT>)>,
-        Relu,
+        Residual<
+            ResidualMain<IN, OUT, 2>,
+            (Conv2DNoBias<IN, OUT, 1, 2, Same>, BatchNorm<OUT>),
+            Relu,
+        >,
     ),
 >;

@@ -39,6 +39,46 @@ where
     T1: Tape<f32, Cpu> + Merge<T2>,
     T2: Tape<f32, Cpu>,
 {
+    sum(a, b, false)
+}
+
+/// `relu(a + b)` in one pass and one recorded backward step: the end of a residual unit
+/// (Keras `layers.Activation("relu")(layers.Add()([main, shortcut]))`). The backward pass
+/// keeps a byte per element for the ReLU's gate instead of a copy of the output, and does
+/// not need the separate [`super::relu`]'s copy and gradient buffer.
+///
+/// # Errors
+/// [`Error::Shape`] as [`add`].
+///
+/// ```
+/// use cnnkit_nn::prelude::*;
+/// use cnnkit_nn::ops::add_relu;
+/// let dev = Cpu::default();
+/// let a: Images<1> = dev.tensor_from_vec(vec![1.0, -3.0], (1, 1, 2, Const::<1>));
+/// let b: Images<1> = dev.tensor_from_vec(vec![1.0, 1.0], (1, 1, 2, Const::<1>));
+/// assert_eq!(add_relu(a, b).unwrap().as_vec(), vec![2.0, 0.0]);
+/// ```
+pub fn add_relu<S: Shape, T1, T2>(
+    a: Tensor<S, f32, Cpu, T1>,
+    b: Tensor<S, f32, Cpu, T2>,
+) -> Result<Tensor<S, f32, Cpu, T1>>
+where
+    T1: Tape<f32, Cpu> + Merge<T2>,
+    T2: Tape<f32, Cpu>,
+{
+    sum(a, b, true)
+}
+
+/// [`add`], or [`add_relu`] when `relu`.
+fn sum<S: Shape, T1, T2>(
+    a: Tensor<S, f32, Cpu, T1>,
+    b: Tensor<S, f32, Cpu, T2>,
+    relu: bool,
+) -> Result<Tensor<S, f32, Cpu, T1>>
+where
+    T1: Tape<f32, Cpu> + Merge<T2>,
+    T2: Tape<f32, Cpu>,
+{
     if a.shape() != b.shape() {
         let dims = |s: &S| format!("{:?}", s.concrete().into_iter().collect::<Vec<_>>());
         return Err(Error::Shape {
@@ -57,9 +97,19 @@ where
     let shape = *a.shape();
     let (a, av) = read(a)?;
     let (b, bv) = read(b)?;
-    let mut out = vec![0.0f32; av.len()];
-    elementwise::add(&av, &bv, &mut out);
-    drop((av, bv));
+    // The sum goes into `a`'s copy: the backward pass needs neither input.
+    let mut out = av.into_vec();
+    // The ReLU's gate, one byte per element, kept only for a backward pass.
+    let mut keep = Vec::new();
+    if relu {
+        if T1::OWNS_TAPE {
+            keep = vec![0u8; out.len()];
+        }
+        elementwise::add_relu_assign(&mut out, &bv, &mut keep);
+    } else {
+        elementwise::add_assign(&mut out, &bv);
+    }
+    drop(bv);
     let (a, at) = a.split_tape();
     let (b, bt) = b.split_tape();
     let mut tape = at.merge(bt);
@@ -72,7 +122,11 @@ where
             // main path beside an identity shortcut), whose gradient then gets `dout` twice.
             for ghost in [&a_ghost, &b_ghost] {
                 let mut d = take_grad!(grads, *ghost);
-                elementwise::add_assign(&mut d, &dout);
+                if relu {
+                    elementwise::gated_add_assign(&mut d, &dout, &keep);
+                } else {
+                    elementwise::add_assign(&mut d, &dout);
+                }
                 put_grad!(grads, *ghost, d);
             }
             put_grad!(grads, y_ghost, dout);

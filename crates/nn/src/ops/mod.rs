@@ -12,8 +12,8 @@
 //! Introduced in `notebooks/02_convolution_layer.ipynb` and `notebooks/04_pooling.ipynb`;
 //! the layers in [`crate::layers`] call these. The ops of notebook 07's architectures are
 //! in submodules, re-exported here: normalisation ([`batch_norm_training`],
-//! [`batch_norm_inference`], [`local_response_norm`]), [`depthwise_conv2d`], and the ops
-//! that combine feature maps ([`add`], [`concat_channels`], [`scale_channels`],
+//! [`batch_norm_inference`], their ReLU-fused forms, [`local_response_norm`]), [`depthwise_conv2d`], and the ops
+//! that combine feature maps ([`add`], [`add_relu`], [`concat_channels`], [`scale_channels`],
 //! [`zero_pad2d`]), and the decoder's ops of notebook 10 ([`conv2d_transpose`],
 //! [`upsampling2d`]).
 
@@ -94,6 +94,14 @@ fn read<S: Shape, T: Tape<f32, Cpu>>(x: Tensor<S, f32, Cpu, T>) -> Result<WithDa
 }
 
 /// Reads a parameter tensor (no tape) into a new `Vec`.
+/// A buffer of `len` floats for an op's output that its kernel overwrites entirely: one
+/// from the recycled lists when one of this length waits there (its old values do not
+/// matter), else a new one. It saves the `memset` that `vec![0.0; len]` costs on memory
+/// that `malloc` hands back.
+fn output_buffer(len: usize) -> Vec<f32> {
+    Recycled::take(len).into_vec()
+}
+
 fn read_param<S: Shape>(p: &Tensor<S, f32, Cpu>) -> Result<Vec<f32>> {
     // Cloning shares the buffer; `contiguous` copies only a permuted or broadcast tensor.
     Ok(read(p.clone())?.1.into_vec())
@@ -270,7 +278,7 @@ fn conv2d_with<
         Some(bias) => read_param(bias)?,
         None => vec![0.0; O],
     };
-    let mut out = vec![0.0f32; g.output_len()];
+    let mut out = output_buffer(g.output_len());
     conv::conv2d_forward(&g, &xs, &ws, &bs, relu, &mut out);
     let out_shape = (b, g.out_h, g.out_w, Const::<O>);
 
@@ -353,7 +361,7 @@ pub fn relu<S: Shape, T: Tape<f32, Cpu>>(
     let shape = *x.shape();
     let (x, out) = read(x)?;
     let mut out = out.into_vec();
-    conv::relu_in_place(&mut out);
+    elementwise::relu_in_place(&mut out);
     let kept = if T::OWNS_TAPE {
         out.clone()
     } else {
@@ -635,10 +643,11 @@ mod depthwise;
 mod norm;
 mod transpose;
 
-pub use channels::{add, concat_channels, scale_channels, zero_pad2d, ChannelPart};
+pub use channels::{add, add_relu, concat_channels, scale_channels, zero_pad2d, ChannelPart};
 pub use depthwise::depthwise_conv2d;
 pub use norm::{
-    batch_norm_inference, batch_norm_training, local_response_norm, BatchStatistics, LrnSettings,
+    batch_norm_inference, batch_norm_relu_inference, batch_norm_relu_training, batch_norm_training,
+    local_response_norm, BatchStatistics, LrnSettings,
 };
 pub use transpose::{conv2d_transpose, upsampling2d, Interpolation};
 

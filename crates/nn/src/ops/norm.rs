@@ -2,7 +2,7 @@
 
 use dfdx::prelude::*;
 
-use super::{input_needs_gradient, read, read_param, record_unary, ImageBatch};
+use super::{input_needs_gradient, output_buffer, read, read_param, record_unary, ImageBatch};
 use crate::error::{Error, Result};
 use cnnkit_kernels::norm::{self, BatchNormMode};
 use cnnkit_kernels::scratch::Recycled;
@@ -61,6 +61,45 @@ pub fn batch_norm_training<S: Shape, T: Tape<f32, Cpu>, const C: usize>(
     beta: &Tensor<Rank1<C>, f32, Cpu>,
     epsilon: f32,
 ) -> Result<(Tensor<S, f32, Cpu, T>, BatchStatistics)> {
+    training(x, gamma, beta, epsilon, false)
+}
+
+/// [`batch_norm_training`] followed by a ReLU, in one pass over the data and with one
+/// recorded backward step: what a residual unit's `BatchNormalization()` then
+/// `Activation("relu")` compute, without the copy of the feature map and the gradient
+/// buffer that a separate [`super::relu`] costs. The ReLU's gradient gate is recomputed
+/// from the kept input in the backward pass, so nothing more is kept.
+///
+/// # Errors
+/// [`Error::Shape`] when the last axis is not `C`.
+///
+/// ```
+/// use cnnkit_nn::prelude::*;
+/// use cnnkit_nn::ops::{batch_norm_relu_training, batch_norm_training, relu};
+/// let dev = Cpu::default();
+/// let x = || dev.tensor_from_vec(vec![1.0f32, 3.0, 5.0, 7.0], (4, Const::<1>));
+/// let (gamma, beta) = (dev.tensor([1.0f32]), dev.tensor([0.5f32]));
+/// let (fused, _) = batch_norm_relu_training(x(), &gamma, &beta, 1e-3).unwrap();
+/// let (y, _) = batch_norm_training(x(), &gamma, &beta, 1e-3).unwrap();
+/// assert_eq!(fused.as_vec(), relu(y).unwrap().as_vec());
+/// ```
+pub fn batch_norm_relu_training<S: Shape, T: Tape<f32, Cpu>, const C: usize>(
+    x: Tensor<S, f32, Cpu, T>,
+    gamma: &Tensor<Rank1<C>, f32, Cpu>,
+    beta: &Tensor<Rank1<C>, f32, Cpu>,
+    epsilon: f32,
+) -> Result<(Tensor<S, f32, Cpu, T>, BatchStatistics)> {
+    training(x, gamma, beta, epsilon, true)
+}
+
+/// Training mode, with or without the fused ReLU.
+fn training<S: Shape, T: Tape<f32, Cpu>, const C: usize>(
+    x: Tensor<S, f32, Cpu, T>,
+    gamma: &Tensor<Rank1<C>, f32, Cpu>,
+    beta: &Tensor<Rank1<C>, f32, Cpu>,
+    epsilon: f32,
+    relu: bool,
+) -> Result<(Tensor<S, f32, Cpu, T>, BatchStatistics)> {
     check_channels(x.shape(), C, "BatchNormalization")?;
     let needs_dx = input_needs_gradient();
     let (x, xs) = read(x)?;
@@ -79,6 +118,7 @@ pub fn batch_norm_training<S: Shape, T: Tape<f32, Cpu>, const C: usize>(
         mean,
         inv_std,
         BatchNormMode::BatchStatistics,
+        relu,
     )?;
     Ok((y, stats))
 }
@@ -108,6 +148,35 @@ pub fn batch_norm_inference<S: Shape, T: Tape<f32, Cpu>, const C: usize>(
     variance: &Tensor<Rank1<C>, f32, Cpu>,
     epsilon: f32,
 ) -> Result<Tensor<S, f32, Cpu, T>> {
+    inference(x, gamma, beta, mean, variance, epsilon, false)
+}
+
+/// [`batch_norm_inference`] followed by a ReLU in the same pass (see
+/// [`batch_norm_relu_training`]).
+///
+/// # Errors
+/// [`Error::Shape`] when the last axis is not `C`.
+pub fn batch_norm_relu_inference<S: Shape, T: Tape<f32, Cpu>, const C: usize>(
+    x: Tensor<S, f32, Cpu, T>,
+    gamma: &Tensor<Rank1<C>, f32, Cpu>,
+    beta: &Tensor<Rank1<C>, f32, Cpu>,
+    mean: &Tensor<Rank1<C>, f32, Cpu>,
+    variance: &Tensor<Rank1<C>, f32, Cpu>,
+    epsilon: f32,
+) -> Result<Tensor<S, f32, Cpu, T>> {
+    inference(x, gamma, beta, mean, variance, epsilon, true)
+}
+
+/// Inference mode, with or without the fused ReLU.
+fn inference<S: Shape, T: Tape<f32, Cpu>, const C: usize>(
+    x: Tensor<S, f32, Cpu, T>,
+    gamma: &Tensor<Rank1<C>, f32, Cpu>,
+    beta: &Tensor<Rank1<C>, f32, Cpu>,
+    mean: &Tensor<Rank1<C>, f32, Cpu>,
+    variance: &Tensor<Rank1<C>, f32, Cpu>,
+    epsilon: f32,
+    relu: bool,
+) -> Result<Tensor<S, f32, Cpu, T>> {
     check_channels(x.shape(), C, "BatchNormalization")?;
     let needs_dx = input_needs_gradient();
     let (x, xs) = read(x)?;
@@ -121,11 +190,13 @@ pub fn batch_norm_inference<S: Shape, T: Tape<f32, Cpu>, const C: usize>(
         read_param(mean)?,
         inv_std,
         BatchNormMode::Fixed,
+        relu,
     )
 }
 
-/// The forward pass of batch normalization with the given statistics, and with a tape the
-/// backward pass for `mode`: what [`batch_norm_training`] and [`batch_norm_inference`] share.
+/// The forward pass of batch normalization with the given statistics (and the ReLU when
+/// `relu`), and with a tape the backward pass for `mode`: what [`batch_norm_training`],
+/// [`batch_norm_inference`] and their ReLU forms share.
 #[allow(clippy::too_many_arguments)]
 fn record_batch_norm<S: Shape, T: Tape<f32, Cpu>, const C: usize>(
     x: Tensor<S, f32, Cpu, T>,
@@ -136,14 +207,21 @@ fn record_batch_norm<S: Shape, T: Tape<f32, Cpu>, const C: usize>(
     mean: Vec<f32>,
     inv_std: Vec<f32>,
     mode: BatchNormMode,
+    relu: bool,
 ) -> Result<Tensor<S, f32, Cpu, T>> {
     let shape = *x.shape();
     let (g, b) = (read_param(gamma)?, read_param(beta)?);
-    let mut out = vec![0.0f32; xs.len()];
-    norm::batch_norm_forward(&xs, &mean, &inv_std, &g, &b, &mut out);
     let (x, mut tape) = x.split_tape();
+    if !T::OWNS_TAPE {
+        // Inference: nothing keeps the input, so its copy becomes the output.
+        let mut out = xs.into_vec();
+        norm::batch_norm_forward_in_place(&mut out, &mean, &inv_std, &g, &b, relu);
+        return Ok(x.device().try_tensor_from_vec(out, shape)?.put_tape(tape));
+    }
+    let mut out = output_buffer(xs.len());
+    norm::batch_norm_forward(&xs, &mean, &inv_std, &g, &b, relu, &mut out);
     let y = x.device().try_tensor_from_vec(out, shape)?;
-    if T::OWNS_TAPE {
+    {
         let (x_ghost, g_ghost, b_ghost, y_ghost) =
             (x.ghost(), gamma.ghost(), beta.ghost(), y.ghost());
         tape.add_backward_op(move |grads| {
@@ -161,6 +239,8 @@ fn record_batch_norm<S: Shape, T: Tape<f32, Cpu>, const C: usize>(
                 &mean,
                 &inv_std,
                 &g,
+                &b,
+                relu,
                 &dout,
                 needs_dx.then_some(&mut dx[..]),
                 &mut dg,

@@ -5,6 +5,7 @@
 //! and every backward pass against central finite differences of those references.
 
 use crate::common::{assert_close, dot, finite_diff, images, random_vec, ref_pad};
+use cnnkit_nn::checkpoint::named_weights;
 use cnnkit_nn::layers::{BatchNormModule, SeparableConv2DModule};
 use cnnkit_nn::ops::{
     self, batch_norm_inference, batch_norm_training, concat_channels, depthwise_conv2d,
@@ -125,6 +126,69 @@ fn batch_normalization_matches_reference_and_finite_differences() {
         check_batch_norm::<_, 4>((2usize, 3usize, 5usize, Const::<4>), training, 1);
         check_batch_norm::<_, 3>((7usize, Const::<3>), training, 2);
         check_batch_norm::<_, 1>((1usize, 9usize, 1usize, Const::<1>), training, 3);
+    }
+}
+
+/// Batch normalization with the ReLU fused into its pass against the two ops one after
+/// the other (`batch_norm_*` then dfdx's own `relu`, checked above and by dfdx): values
+/// and the gradients of the input, `gamma` and `beta`, in both modes. The fused backward
+/// pass recomputes the ReLU's gate from the input instead of keeping the output, so this
+/// is what shows the two agree.
+fn check_batch_norm_relu<const C: usize>(training: bool, seed: u64) {
+    let what = format!("batch norm + relu, training={training}");
+    let dev = Cpu::seed_from_u64(seed);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let shape = (3usize, 5usize, 7usize, Const::<C>);
+    let n = shape.num_elements();
+    let xv: Vec<f32> = random_vec(&mut rng, n).iter().map(|v| 2.0 * v).collect();
+    let t1 = |v: Vec<f32>| dev.tensor_from_vec(v, (Const::<C>,));
+    // beta spread around 0, so that every channel has values on both sides of the kink.
+    let gamma = t1(random_vec(&mut rng, C).iter().map(|v| 1.0 + v).collect());
+    let beta = t1(random_vec(&mut rng, C));
+    let mean = t1(random_vec(&mut rng, C));
+    let var = t1(random_vec(&mut rng, C).iter().map(|v| 1.5 + v).collect());
+    let r = dev.tensor_from_vec(random_vec(&mut rng, n), shape);
+    let run = |fused: bool| {
+        let x = dev.tensor_from_vec(xv.clone(), shape);
+        let t = x.leaky_trace();
+        let y = match (training, fused) {
+            (true, true) => {
+                ops::batch_norm_relu_training(t, &gamma, &beta, 1e-3)
+                    .unwrap()
+                    .0
+            }
+            (true, false) => batch_norm_training(t, &gamma, &beta, 1e-3)
+                .unwrap()
+                .0
+                .relu(),
+            (false, true) => {
+                ops::batch_norm_relu_inference(t, &gamma, &beta, &mean, &var, 1e-3).unwrap()
+            }
+            (false, false) => batch_norm_inference(t, &gamma, &beta, &mean, &var, 1e-3)
+                .unwrap()
+                .relu(),
+        };
+        let out = y.as_vec();
+        let grads = (y * r.clone()).sum().backward();
+        let g = |t: &Tensor<Rank1<C>, f32, Cpu>| grads.get(t).as_vec();
+        (out, grads.get(&x).as_vec(), g(&gamma), g(&beta))
+    };
+    let (fused, plain) = (run(true), run(false));
+    assert!(
+        plain.0.contains(&0.0) && plain.0.iter().any(|&v| v > 0.0),
+        "{what}: the ReLU must clip some values and keep others"
+    );
+    assert_eq!(fused.0, plain.0, "{what}: values");
+    assert_close(&fused.1, &plain.1, 1e-5, &format!("{what} dx"));
+    assert_close(&fused.2, &plain.2, 1e-5, &format!("{what} dgamma"));
+    assert_close(&fused.3, &plain.3, 1e-5, &format!("{what} dbeta"));
+}
+
+#[test]
+fn batch_normalization_with_fused_relu_equals_the_two_ops() {
+    for training in [true, false] {
+        check_batch_norm_relu::<4>(training, 11);
+        check_batch_norm_relu::<19>(training, 12);
     }
 }
 
@@ -547,10 +611,10 @@ fn residual_unit_by_ops(unit: &UnitDown, x: Images<2>, training: bool) -> Vec<f3
         }
     };
     let (main, short) = (&unit.inner.0.main, &unit.inner.0.shortcut);
-    let y = ops::conv2d_no_bias(x.clone(), &main.0.weight, 2, Padding::Same, false).unwrap();
-    let y = bn(&main.1, y).relu();
-    let y = ops::conv2d_no_bias(y, &main.3.weight, 1, Padding::Same, false).unwrap();
-    let y = bn(&main.4, y);
+    let y = ops::conv2d_no_bias(x.clone(), &main.conv1.weight, 2, Padding::Same, false).unwrap();
+    let y = bn(&main.bn1, y).relu();
+    let y = ops::conv2d_no_bias(y, &main.conv2.weight, 1, Padding::Same, false).unwrap();
+    let y = bn(&main.bn2, y);
     let s = ops::conv2d_no_bias(x, &short.0.weight, 2, Padding::Same, false).unwrap();
     let s = bn(&short.1, s);
     ops::add(y, s).unwrap().relu().as_vec()
@@ -628,6 +692,93 @@ fn a_shortcut_of_another_size_is_a_clear_error() {
 }
 
 #[test]
+fn fused_add_relu_equals_add_then_relu_with_gradients() {
+    let dev = Cpu::seed_from_u64(4);
+    let mut rng = StdRng::seed_from_u64(4);
+    let (av, bv) = (
+        random_vec(&mut rng, 2 * 3 * 5 * 6),
+        random_vec(&mut rng, 2 * 3 * 5 * 6),
+    );
+    let r = images::<6>(&dev, random_vec(&mut rng, av.len()), 2, 3, 5);
+    let run = |fused: bool| {
+        let (a, b) = (
+            images::<6>(&dev, av.clone(), 2, 3, 5),
+            images::<6>(&dev, bv.clone(), 2, 3, 5),
+        );
+        let y = if fused {
+            ops::add_relu(a.leaky_trace(), b.clone()).unwrap()
+        } else {
+            ops::add(a.leaky_trace(), b.clone()).unwrap().relu()
+        };
+        let out = y.as_vec();
+        let grads = (y * r.clone()).sum().backward();
+        (out, grads.get(&a).as_vec(), grads.get(&b).as_vec())
+    };
+    let (fused, plain) = (run(true), run(false));
+    assert!(plain.0.contains(&0.0) && plain.0.iter().any(|&v| v > 0.0));
+    assert_eq!(fused, plain);
+    // Without a tape (inference) the same values.
+    let y = ops::add_relu(
+        images::<6>(&dev, av.clone(), 2, 3, 5),
+        images::<6>(&dev, bv, 2, 3, 5),
+    );
+    assert_eq!(y.unwrap().as_vec(), plain.0);
+}
+
+#[test]
+fn fused_residual_units_keep_the_names_and_rows_of_the_plain_tuples() {
+    // What `ResidualUnitDown` computed before its ReLUs were fused: the tuple of layers.
+    type Plain = (
+        Residual<
+            (
+                Conv2DNoBias<2, 3, 3, 2, Same>,
+                BatchNorm<3>,
+                Relu,
+                Conv2DNoBias<3, 3, 3, 1, Same>,
+                BatchNorm<3>,
+            ),
+            (Conv2DNoBias<2, 3, 1, 2, Same>, BatchNorm<3>),
+        >,
+        Relu,
+    );
+    let dev = Cpu::seed_from_u64(5);
+    let fused = dev.build_module::<ResidualUnitDown<2, 3>, f32>();
+    let mut plain = dev.build_module::<Plain, f32>();
+    let names = |w: Vec<(String, Vec<f32>)>| w.into_iter().map(|(n, _)| n).collect::<Vec<_>>();
+    let fused_names: Vec<String> = names(named_weights(&fused).unwrap())
+        .into_iter()
+        .map(|n| n.strip_prefix("inner.").unwrap().to_string())
+        .collect();
+    assert_eq!(fused_names, names(named_weights(&plain).unwrap()));
+    // The same weights give the same output in both modes.
+    let dir = std::env::temp_dir().join(format!("cnnkit-fused-names-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    cnnkit_nn::checkpoint::save(&fused.inner, dir.join("unit.safetensors")).unwrap();
+    cnnkit_nn::checkpoint::load(&mut plain, dir.join("unit.safetensors")).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let mut rng = StdRng::seed_from_u64(5);
+    let x = images::<2>(&dev, random_vec(&mut rng, 2 * 6 * 6 * 2), 2, 6, 6);
+    assert_close(
+        &fused.forward(x.clone()).as_vec(),
+        &plain.forward(x).as_vec(),
+        1e-6,
+        "fused against plain unit",
+    );
+    use cnnkit_nn::layers::describe::{Describe, LayerRow};
+    let rows = |r: Vec<LayerRow>| {
+        r.into_iter()
+            .map(|r| (r.kind, r.output, r.params, r.config))
+            .collect::<Vec<_>>()
+    };
+    let fused_rows = rows(fused.rows([6, 6, 2]).unwrap());
+    let mut plain_rows = Vec::new();
+    plain
+        .describe(FeatureShape::image(6, 6, 2), &mut plain_rows)
+        .unwrap();
+    assert_eq!(fused_rows, rows(plain_rows));
+}
+
+#[test]
 fn adding_a_tensor_to_itself_doubles_its_gradient() {
     // An identity main path beside the identity shortcut: both inputs are the same tensor.
     let dev = Cpu::seed_from_u64(0);
@@ -637,4 +788,10 @@ fn adding_a_tensor_to_itself_doubles_its_gradient() {
     assert_eq!(y.as_vec(), vec![2.0, -4.0, 6.0, 1.0]);
     let grads = y.sum().backward();
     assert_eq!(grads.get(&x).as_vec(), vec![2.0; 4]);
+    // And through the fused ReLU: relu(x + x) passes 2 where x > 0.
+    let block = dev.build_module::<Residual<Identity, Identity, Relu>, f32>();
+    let y = block.forward(x.leaky_trace());
+    assert_eq!(y.as_vec(), vec![2.0, 0.0, 6.0, 1.0]);
+    let grads = y.sum().backward();
+    assert_eq!(grads.get(&x).as_vec(), vec![2.0, 0.0, 2.0, 2.0]);
 }

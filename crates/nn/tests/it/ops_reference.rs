@@ -674,6 +674,62 @@ fn direct_forward_matches_reference_for_every_instruction_set() {
     }
 }
 
+/// `conv2d_forward` overwrites its output whatever algorithm it picks: the ops hand it a
+/// recycled buffer holding an earlier feature map, so a kernel that added into `out`
+/// instead of writing it would return that map's values in its sum. Each algorithm runs
+/// on a buffer of NaN and on a buffer of zeros and must give the same bits.
+#[test]
+fn every_forward_algorithm_overwrites_its_output() {
+    use cnnkit_kernels::conv::{conv2d_forward, select, Algorithm, ConvGeometry, Tile};
+    let mut rng = StdRng::seed_from_u64(32);
+    // (batch, (h, w), c_in, c_out, kernel, stride, padding)
+    let cases = [
+        (2, (28, 28), 1, 32, 7, 1, Padding::Same),
+        (2, (28, 28), 16, 16, 3, 1, Padding::Same),
+        (2, (5, 6), 16, 16, 3, 1, Padding::Same),
+        (2, (7, 7), 16, 24, 1, 1, Padding::Same),
+        (2, (9, 8), 16, 24, 5, 2, Padding::Valid),
+    ];
+    let mut seen = Vec::new();
+    for (b, (h, wd), c, o, k, st, padding) in cases {
+        let g = ConvGeometry::new(b, (h, wd, c), o, (k, k), (st, st), padding).unwrap();
+        let (x, w, bias) = (
+            random_vec(&mut rng, g.input_len()),
+            random_vec(&mut rng, g.weight_len()),
+            random_vec(&mut rng, o),
+        );
+        for relu in [false, true] {
+            let run = |fill: f32| {
+                let mut out = vec![fill; g.output_len()];
+                conv2d_forward(&g, &x, &w, &bias, relu, &mut out);
+                out
+            };
+            let (from_nan, from_zero) = (run(f32::NAN), run(0.0));
+            assert!(
+                from_nan
+                    .iter()
+                    .zip(&from_zero)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{:?} relu {relu}: the output depends on the buffer's old contents",
+                select(&g).forward
+            );
+        }
+        seen.push(select(&g).forward);
+    }
+    for algorithm in [
+        Algorithm::Direct,
+        Algorithm::Winograd(Tile::F4),
+        Algorithm::Winograd(Tile::F2),
+        Algorithm::Pointwise,
+        Algorithm::Im2col,
+    ] {
+        assert!(
+            seen.contains(&algorithm),
+            "no case runs {algorithm:?}: {seen:?}"
+        );
+    }
+}
+
 /// Layers with few input channels (the first layer: 7x7 filters on one channel) compute
 /// the weight gradient from the input directly, without im2col: it must match colᵀ dZ,
 /// with or without the input gradient (to the bit), and with every instruction set (to the
