@@ -8,6 +8,8 @@
 //!                                        # both Winograd tiles, pass by pass (seconds)
 //! cargo run --release -p cnnkit --example bench -- --transpose   # only the machine and
 //!                                        # the transposed-convolution table (seconds)
+//! cargo run --release -p cnnkit --example bench -- --units   # only the machine and the
+//!                                        # small ResNet's units and their pieces (seconds)
 //! cargo run --release -p cnnkit --example bench -- --only resnet --steps 200   # one model's
 //!                                        # training and inference alone (under a minute)
 //! cargo run --release -p cnnkit --example bench -- --steps 1000   # the comparison with
@@ -43,6 +45,7 @@ struct Args {
     steps: usize,
     transpose_only: bool,
     winograd_only: bool,
+    units_only: bool,
     /// Only the training and inference of one model: `Some(true)` the small ResNet,
     /// `Some(false)` the lecture's CNN.
     only: Option<bool>,
@@ -54,6 +57,7 @@ fn args() -> Args {
         steps: 400,
         transpose_only: false,
         winograd_only: false,
+        units_only: false,
         only: None,
     };
     let mut it = std::env::args().skip(1);
@@ -65,6 +69,7 @@ fn args() -> Args {
             }
             "--transpose" => a.transpose_only = true,
             "--winograd" => a.winograd_only = true,
+            "--units" => a.units_only = true,
             "--only" => match it.next().as_deref() {
                 Some("lecture") => a.only = Some(false),
                 Some("resnet") => a.only = Some(true),
@@ -81,7 +86,7 @@ fn args() -> Args {
 }
 
 fn usage(problem: &str) -> ! {
-    eprintln!("bench: {problem}\nusage: bench [--quick] [--transpose] [--winograd] [--only lecture|resnet] [--steps N]");
+    eprintln!("bench: {problem}\nusage: bench [--quick] [--transpose] [--winograd] [--units] [--only lecture|resnet] [--steps N]");
     std::process::exit(2)
 }
 
@@ -407,6 +412,10 @@ fn main() {
         winograd_table(32, if a.quick { 2 } else { 5 });
         return;
     }
+    if a.units_only {
+        resnet_unit_table(32, if a.quick { 2 } else { 5 });
+        return;
+    }
     if let Some(resnet) = a.only {
         let (train, source) = data(if a.quick { 2048 } else { 12_800 });
         println!("[data] {source}, {} training images", train.len());
@@ -638,10 +647,20 @@ fn resnet_unit_table(batch: usize, reps: usize) {
     let _ = time_unit!(reps, "conv2d 3x3 no bias", Conv2DNoBias<32, 32, 3, 1, Same>, 32, 28, batch);
     let _ = time_unit!(reps, "batch normalization", BatchNorm<32>, 32, 28, batch);
     let _ = time_unit!(reps, "relu", Relu, 32, 28, batch);
+    // Both convolutions and BNs, the first BN with its ReLU fused.
+    let _ = time_unit!(reps, "main path (2 conv, 2 BN, relu)", cnnkit::layers::ResidualMain<32, 32, 1>, 32, 28, batch);
     let _ = time_unit!(
         reps,
         "residual addition (x + x)",
         Residual<Identity>,
+        32,
+        28,
+        batch
+    );
+    let _ = time_unit!(
+        reps,
+        "addition + relu (fused)",
+        Residual<Identity, Identity, Relu>,
         32,
         28,
         batch

@@ -25,17 +25,44 @@ impl PoolGeometry {
 }
 
 /// Max pooling forward. `argmax[i]` receives the index, within its image, of the input
-/// element that produced `out[i]`.
+/// element that produced `out[i]`; an empty `argmax` asks for the values alone
+/// (inference, where no backward pass needs the indices), which skips their bookkeeping
+/// when every window lies inside the image.
+///
+/// ```
+/// use cnnkit_kernels::pool::{max_pool_forward, PoolGeometry};
+/// use cnnkit_kernels::geometry::Padding;
+/// // One 2x2 image of one channel, one 2x2 window.
+/// let g = PoolGeometry::new(1, (2, 2, 1), (2, 2), (2, 2), Padding::Valid)?;
+/// let (mut out, mut arg) = ([0.0], [0]);
+/// max_pool_forward(&g, &[1.0, 4.0, 3.0, 2.0], &mut out, &mut arg);
+/// assert_eq!((out, arg), ([4.0], [1]));
+/// max_pool_forward(&g, &[1.0, 4.0, 3.0, 2.0], &mut out, &mut []);
+/// assert_eq!(out, [4.0]);
+/// # Ok::<(), cnnkit_kernels::geometry::GeometryError>(())
+/// ```
 pub fn max_pool_forward(g: &PoolGeometry, x: &[f32], out: &mut [f32], argmax: &mut [u32]) {
     assert_eq!(x.len(), g.input_len(), "max_pool: input length");
     assert_eq!(out.len(), g.output_len(), "max_pool: output length");
-    assert_eq!(argmax.len(), g.output_len(), "max_pool: argmax length");
     let c = g.c;
     let in_img = g.in_h * g.in_w * c;
     let out_img = g.out_h * g.out_w * c;
     if out_img == 0 {
         return;
     }
+    if argmax.is_empty() {
+        if g.windows_inside() {
+            out.par_chunks_mut(out_img)
+                .zip(x.par_chunks(in_img))
+                .for_each(|(out, img)| max_pool_values_inside(g, img, out));
+        } else {
+            // Windows over the padding (rare: `same` pooling): the general path, with
+            // indices that are then dropped.
+            max_pool_forward(g, x, out, &mut vec![0; out.len()]);
+        }
+        return;
+    }
+    assert_eq!(argmax.len(), g.output_len(), "max_pool: argmax length");
     if g.windows_inside() {
         out.par_chunks_mut(out_img)
             .zip(argmax.par_chunks_mut(out_img))
@@ -105,6 +132,46 @@ multiversion! {
             }
         }
     }
+}
+
+multiversion! {
+    /// [`max_pool_image_inside`] without the indices: the values of inference.
+    fn max_pool_values_inside(g: &PoolGeometry, img: &[f32], out: &mut [f32]) {
+        let c = g.c;
+        for oy in 0..g.out_h {
+            for ox in 0..g.out_w {
+                let o = (oy * g.out_w + ox) * c;
+                let corner = (oy * g.stride_h * g.in_w + ox * g.stride_w) * c;
+                let mut c0 = 0;
+                while c0 + LANES <= c {
+                    max_value_window::<LANES>(g, img, corner + c0, &mut out[o + c0..]);
+                    c0 += LANES;
+                }
+                while c0 < c {
+                    max_value_window::<1>(g, img, corner + c0, &mut out[o + c0..]);
+                    c0 += 1;
+                }
+            }
+        }
+    }
+}
+
+/// The maximum over one window, as [`max_window`] computes it (`>` over the window row by
+/// row, so NaN is skipped in the same way), without the index.
+#[inline(always)]
+fn max_value_window<const L: usize>(g: &PoolGeometry, img: &[f32], start: usize, out: &mut [f32]) {
+    let mut best: [f32; L] = load(&img[start..]);
+    for ky in 0..g.k_h {
+        let kx0 = usize::from(ky == 0);
+        for kx in kx0..g.k_w {
+            let v: [f32; L] = load(&img[start + (ky * g.in_w + kx) * g.c..]);
+            for (b, x) in best.iter_mut().zip(v) {
+                let take = u32::from(x > *b).wrapping_neg();
+                *b = f32::from_bits((x.to_bits() & take) | (b.to_bits() & !take));
+            }
+        }
+    }
+    store(out, best);
 }
 
 /// The maximum over one window of channels `start % c .. + L`, whose top left element is

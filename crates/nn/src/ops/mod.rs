@@ -417,11 +417,16 @@ pub fn pool2d<B: Dim, H: Dim, W: Dim, const C: usize, T: Tape<f32, Cpu>>(
         padding,
     )?;
     let (x, xs) = read(x)?;
-    let mut out = vec![0.0f32; g.output_len()];
+    let mut out = output_buffer(g.output_len());
     let shape = (b, g.out_h, g.out_w, Const::<C>);
     match kind {
         PoolKind::Max => {
-            let mut argmax = vec![0u32; g.output_len()];
+            // The indices only for a backward pass: inference computes the values alone.
+            let mut argmax = if T::OWNS_TAPE {
+                vec![0u32; g.output_len()]
+            } else {
+                Vec::new()
+            };
             pool::max_pool_forward(&g, &xs, &mut out, &mut argmax);
             drop(xs);
             record_unary(x, out, shape, move |dout, dx| {
