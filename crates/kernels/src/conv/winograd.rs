@@ -829,6 +829,60 @@ fn check_geometry(g: &ConvGeometry) {
     );
 }
 
+/// Which of the three convolutions [`run`] computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pass {
+    /// `out = act(conv(x, w) + b)`.
+    Forward,
+    /// `out += conv(x, w)`, no bias or activation.
+    ForwardAdd,
+    /// `dx += conv(dz, rotated w)` with the channels swapped.
+    InputGrad,
+}
+
+/// What [`forward`], [`forward_add`] and [`input_grad`] share:
+/// the checks, the filter transform and [`convolve`]. `src` is the forward pass's input,
+/// or for [`Pass::InputGrad`] the output gradient; `dst` the output or the input gradient.
+#[allow(clippy::too_many_arguments)]
+fn run(
+    pass: Pass,
+    tile: Tile,
+    g: &ConvGeometry,
+    src: &[f32],
+    w: &[f32],
+    (bias, relu): (Option<&[f32]>, bool),
+    dst: &mut [f32],
+) {
+    check_geometry(g);
+    let (src_len, dst_len) = match pass {
+        Pass::InputGrad => (g.output_len(), g.input_len()),
+        _ => (g.input_len(), g.output_len()),
+    };
+    assert_eq!(src.len(), src_len, "winograd: {pass:?} source length");
+    assert_eq!(w.len(), g.weight_len(), "winograd: weight length");
+    assert_eq!(dst.len(), dst_len, "winograd: {pass:?} destination length");
+    let (ci, co) = (g.in_c, g.out_c);
+    let rotate = pass == Pass::InputGrad;
+    let u = transform_weights(tile, w, (ci, co), rotate);
+    let options = OutputOptions {
+        relu,
+        accumulate: pass != Pass::Forward,
+    };
+    // For the input gradient the "input" has c_out channels and the "output" c_in: the
+    // planes of the rotated filters, `ci x co`, are used transposed.
+    let channels = if rotate { (co, ci) } else { (ci, co) };
+    convolve(
+        tile,
+        src,
+        (g.batch, g.in_h, g.in_w),
+        channels,
+        (&u, rotate),
+        bias,
+        options,
+        dst,
+    );
+}
+
 /// Forward pass of a 3x3, stride 1, `same` convolution with tile `tile`:
 /// `out = act(conv(x, w) + b)`, with the same arguments as [`super::conv2d_forward`].
 ///
@@ -857,79 +911,21 @@ pub fn forward(
     relu: bool,
     out: &mut [f32],
 ) {
-    check_geometry(g);
-    assert_eq!(x.len(), g.input_len(), "winograd: input length");
-    assert_eq!(w.len(), g.weight_len(), "winograd: weight length");
-    assert_eq!(out.len(), g.output_len(), "winograd: output length");
-    let (ci, co) = (g.in_c, g.out_c);
-    let u = transform_weights(tile, w, (ci, co), false);
-    let options = OutputOptions {
-        relu,
-        accumulate: false,
-    };
-    convolve(
-        tile,
-        x,
-        (g.batch, g.in_h, g.in_w),
-        (ci, co),
-        (&u, false),
-        Some(b),
-        options,
-        out,
-    );
+    run(Pass::Forward, tile, g, x, w, (Some(b), relu), out);
 }
 
 /// `out += conv(x, w)` for a 3x3, stride 1, `same` convolution, without bias or
 /// activation: the input gradient of a transposed convolution ([`super::transpose`]),
 /// which dfdx accumulates.
 pub(crate) fn forward_add(tile: Tile, g: &ConvGeometry, x: &[f32], w: &[f32], out: &mut [f32]) {
-    check_geometry(g);
-    assert_eq!(x.len(), g.input_len(), "winograd: input length");
-    assert_eq!(w.len(), g.weight_len(), "winograd: weight length");
-    assert_eq!(out.len(), g.output_len(), "winograd: output length");
-    let (ci, co) = (g.in_c, g.out_c);
-    let u = transform_weights(tile, w, (ci, co), false);
-    let options = OutputOptions {
-        relu: false,
-        accumulate: true,
-    };
-    convolve(
-        tile,
-        x,
-        (g.batch, g.in_h, g.in_w),
-        (ci, co),
-        (&u, false),
-        None,
-        options,
-        out,
-    );
+    run(Pass::ForwardAdd, tile, g, x, w, (None, false), out);
 }
 
 /// Gradient with respect to the input of a 3x3, stride 1, `same` convolution, added to
 /// `dx`: the convolution of `dz` (the gradient before the activation) with the filters
 /// rotated by 180 degrees and channels swapped, with tile `tile`.
 pub fn input_grad(tile: Tile, g: &ConvGeometry, dz: &[f32], w: &[f32], dx: &mut [f32]) {
-    check_geometry(g);
-    assert_eq!(dz.len(), g.output_len(), "winograd: dz length");
-    assert_eq!(dx.len(), g.input_len(), "winograd: dx length");
-    let (ci, co) = (g.in_c, g.out_c);
-    // Here the "input" has c_out channels and the "output" c_in: the planes of the
-    // rotated filters, `ci x co`, are used transposed.
-    let u = transform_weights(tile, w, (ci, co), true);
-    let options = OutputOptions {
-        relu: false,
-        accumulate: true,
-    };
-    convolve(
-        tile,
-        dz,
-        (g.batch, g.in_h, g.in_w),
-        (co, ci),
-        (&u, true),
-        None,
-        options,
-        dx,
-    );
+    run(Pass::InputGrad, tile, g, dz, w, (None, false), dx);
 }
 
 /// Gradient with respect to the weights of a 3x3, stride 1, `same` convolution, added to
