@@ -28,7 +28,12 @@ use cnnkit_nn::model::{fmt_thousands, summary, Describe, FeatureShape, Summary};
 use cnnkit_nn::ops::Images;
 
 /// Absolute and relative tolerance of the output comparison: `|a - b| <= TOL + TOL * |b|`.
-const TOL: f32 = 1e-5;
+/// 1e-4, not tighter: in inference the crate's residual units fold each batch
+/// normalization into the convolution before it (scaled filters), which rounds
+/// differently from a student's tuple of separate layers; on the test input the two
+/// differ by up to 2.1e-5 at values near 0.7 (measured 2026-12-03). A wrong unit (a ReLU
+/// out of place, a missing BN or stride) differs by whole units.
+const TOL: f32 = 1e-4;
 
 /// The parts of a model-building check. Each part is scored on its own: a model can pass
 /// one and fail another, and a notebook can give each part a check cell (and points) of
@@ -1095,7 +1100,7 @@ fn state_difference(spec: &Spec, book: &[Param], student: &[Param]) -> Option<St
 ///   the book's order (main path: convolution, BN, convolution, BN; then the shortcut:
 ///   1x1 convolution, BN). Otherwise both models run on the same random batch, in
 ///   inference mode (`forward`) and in training mode (`forward_mut`), and the outputs
-///   and the batch normalizations' updated moving averages must agree within `1e-5`.
+///   and the batch normalizations' updated moving averages must agree within `TOL` (1e-4).
 ///
 /// A type that still contains the placeholder [`Todo`] is not done yet; a type that uses
 /// the crate's own unit (a [`ResidualUnitDown`] or `ResidualUnit`, or any block whose

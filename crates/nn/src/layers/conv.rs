@@ -259,6 +259,38 @@ where
 {
 }
 
+impl<const IN: usize, const OUT: usize, const K: usize, const S: usize, P: PaddingMode>
+    Conv2DNoBiasModule<IN, OUT, K, S, P, Identity, f32, Cpu>
+{
+    /// This convolution and the batch normalization after it in inference mode, folded
+    /// into one convolution with bias (then the ReLU, when `relu`, inside the same
+    /// kernel): the filters of output channel `o` scaled by the normalization's
+    /// `scale[o]`, and its `shift` as the bias ([`BatchNormModule::inference_affine`]).
+    /// One pass over the feature map instead of two, and no copy of it in between. The
+    /// result equals the two layers one after the other up to float rounding.
+    ///
+    /// The folded filters are new tensors, so gradients would not reach the layer's own
+    /// parameters: callers use this only without a tape.
+    pub(crate) fn forward_folding<B: Dim, H: Dim, W: Dim, T: Tape<f32, Cpu>>(
+        &self,
+        x: Tensor<(B, H, W, Const<IN>), f32, Cpu, T>,
+        bn: &super::BatchNormModule<OUT, f32, Cpu>,
+        relu: bool,
+    ) -> Result<ops::ImageBatch<B, usize, usize, OUT, T>, CpuError> {
+        let (scale, shift) = bn.inference_affine();
+        let mut w = self.weight.as_vec();
+        for filters in w.chunks_exact_mut(OUT) {
+            for (v, s) in filters.iter_mut().zip(&scale) {
+                *v *= s;
+            }
+        }
+        let dev = self.weight.device();
+        let w = dev.try_tensor_from_vec(w, (Const::<K>, Const::<K>, Const::<IN>, Const::<OUT>))?;
+        let b = dev.try_tensor_from_vec(shift, (Const::<OUT>,))?;
+        ops::conv2d(x, &w, &b, S, P::PADDING, relu).map_err(|e| forward_error("Conv2D", e))
+    }
+}
+
 impl<B, H, W, T, const IN: usize, const OUT: usize, const K: usize, const S: usize, P, A>
     Module<Tensor<(B, H, W, Const<IN>), f32, Cpu, T>>
     for Conv2DNoBiasModule<IN, OUT, K, S, P, A, f32, Cpu>

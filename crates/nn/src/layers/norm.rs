@@ -112,6 +112,23 @@ impl<const C: usize, E: Dtype, D: Device<E>> TensorCollection<E, D> for BatchNor
 }
 
 impl<const C: usize> BatchNormModule<C, f32, Cpu> {
+    /// Inference mode as one affine map per channel, `y = z * scale + shift` with
+    /// `scale = gamma / sqrt(moving_variance + epsilon)` and `shift = beta - moving_mean *
+    /// scale`: what a convolution before it absorbs when the two are folded for inference
+    /// ([`super::Conv2DNoBiasModule`]'s folded forward pass).
+    pub(crate) fn inference_affine(&self) -> (Vec<f32>, Vec<f32>) {
+        let inv_std =
+            cnnkit_kernels::norm::inverse_std(&self.moving_variance.as_vec(), self.epsilon);
+        let (gamma, beta, mean) = (
+            self.gamma.as_vec(),
+            self.beta.as_vec(),
+            self.moving_mean.as_vec(),
+        );
+        let scale: Vec<f32> = gamma.iter().zip(&inv_std).map(|(g, s)| g * s).collect();
+        let shift = (0..C).map(|i| beta[i] - mean[i] * scale[i]).collect();
+        (scale, shift)
+    }
+
     /// Inference mode (the moving statistics), then the ReLU in the same pass when
     /// `relu`: [`Module::try_forward`], and a residual unit's `BatchNormalization()` then
     /// `Activation("relu")` ([`super::ResidualMain`]).

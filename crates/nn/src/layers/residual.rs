@@ -9,7 +9,7 @@ use dfdx::tensor::{Merge, WithEmptyTape};
 use super::describe::{push, Describe, FeatureShape, LayerRow};
 use super::{
     forward_error, Activation, BatchNorm, BatchNormModule, Block, BlockName, Conv2DNoBias,
-    Identity, Relu, Same,
+    Conv2DNoBiasModule, Identity, PaddingMode, Relu, Same,
 };
 use crate::error::Error;
 use crate::ops;
@@ -238,19 +238,39 @@ where
     }
 }
 
-impl<X, Y, T, C1, C2, B2, const M: usize> Module<X>
-    for MainPath<C1, BatchNormModule<M, f32, Cpu>, C2, B2>
+/// Inference. Without a tape (`predict`, `evaluate`) each batch normalization is folded
+/// into the convolution before it ([`Conv2DNoBiasModule`]'s folded pass: scaled filters,
+/// the shift as bias, the ReLU in the same kernel), so the path is two convolutions and no
+/// other pass over memory. With a tape (gradients of a model in inference mode, as in
+/// fine-tuning with frozen statistics) the four layers run one by one, so that the
+/// gradients reach their parameters.
+impl<B, H, W, T, P1, P2, const IN: usize, const M: usize, const OUT: usize, const S1: usize>
+    Module<Tensor<(B, H, W, Const<IN>), f32, Cpu, T>>
+    for MainPath<
+        Conv2DNoBiasModule<IN, M, 3, S1, P1, Identity, f32, Cpu>,
+        BatchNormModule<M, f32, Cpu>,
+        Conv2DNoBiasModule<M, OUT, 3, 1, P2, Identity, f32, Cpu>,
+        BatchNormModule<OUT, f32, Cpu>,
+    >
 where
-    Y: Shape,
+    B: Dim,
+    H: Dim,
+    W: Dim,
     T: Tape<f32, Cpu>,
-    C1: Module<X, Output = Tensor<Y, f32, Cpu, T>, Error = CpuError>,
-    C2: Module<Tensor<Y, f32, Cpu, T>, Error = CpuError>,
-    B2: Module<C2::Output, Error = CpuError>,
+    P1: PaddingMode,
+    P2: PaddingMode,
 {
-    type Output = B2::Output;
+    type Output = Tensor<(B, usize, usize, Const<OUT>), f32, Cpu, T>;
     type Error = CpuError;
 
-    fn try_forward(&self, x: X) -> Result<Self::Output, CpuError> {
+    fn try_forward(
+        &self,
+        x: Tensor<(B, H, W, Const<IN>), f32, Cpu, T>,
+    ) -> Result<Self::Output, CpuError> {
+        if !T::OWNS_TAPE {
+            let y = self.conv1.forward_folding(x, &self.bn1, true)?;
+            return self.conv2.forward_folding(y, &self.bn2, false);
+        }
         let y = self.conv1.try_forward(x)?;
         let y = self.bn1.forward_inference(y, true)?;
         self.bn2.try_forward(self.conv2.try_forward(y)?)

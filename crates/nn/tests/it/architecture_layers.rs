@@ -779,6 +779,41 @@ fn fused_residual_units_keep_the_names_and_rows_of_the_plain_tuples() {
 }
 
 #[test]
+fn inference_folds_batch_normalization_into_the_convolutions() {
+    // Moving statistics and BN parameters away from their initial values, so that the
+    // folded filters differ from the plain ones.
+    let dev = Cpu::seed_from_u64(6);
+    let mut rng = StdRng::seed_from_u64(6);
+    let mut main = dev.build_module::<cnnkit_nn::layers::ResidualMain<3, 5, 2>, f32>();
+    for bn in [&mut main.bn1, &mut main.bn2] {
+        let t = |v: Vec<f32>| dev.tensor_from_vec(v, (Const::<5>,));
+        bn.gamma = t(random_vec(&mut rng, 5).iter().map(|v| 1.0 + v).collect());
+        bn.beta = t(random_vec(&mut rng, 5));
+        bn.moving_mean = t(random_vec(&mut rng, 5));
+        bn.moving_variance = t(random_vec(&mut rng, 5).iter().map(|v| 1.5 + v).collect());
+    }
+    let xv = random_vec(&mut rng, 2 * 9 * 7 * 3);
+    let x = images::<3>(&dev, xv.clone(), 2, 9, 7);
+    // Without a tape: folded. With one: the four layers one by one.
+    let folded = main.forward(x.clone());
+    let plain = main.forward(x.leaky_trace());
+    assert_eq!(folded.shape(), plain.shape());
+    assert_close(
+        &folded.as_vec(),
+        &plain.as_vec(),
+        1e-5,
+        "folded against plain inference",
+    );
+    // The taped inference still reaches the convolution's own filters.
+    let grads = plain.sum().backward();
+    let dw = grads.get(&main.conv1.weight).as_vec();
+    assert!(
+        dw.iter().any(|&g| g != 0.0),
+        "no gradient reached conv1's filters"
+    );
+}
+
+#[test]
 fn adding_a_tensor_to_itself_doubles_its_gradient() {
     // An identity main path beside the identity shortcut: both inputs are the same tensor.
     let dev = Cpu::seed_from_u64(0);
