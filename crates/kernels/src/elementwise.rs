@@ -40,7 +40,7 @@ pub fn relu_keep(y: f32) -> u32 {
 
 /// `g` where [`relu_keep`] gives ones, else 0.
 #[inline(always)]
-fn gate(g: f32, keep: u32) -> f32 {
+pub(crate) fn gate(g: f32, keep: u32) -> f32 {
     f32::from_bits(g.to_bits() & keep)
 }
 

@@ -116,12 +116,31 @@ struct Affine {
 
 impl Affine {
     fn new(mean: &[f32], inv_std: &[f32], gamma: &[f32], beta: &[f32]) -> Affine {
-        let scale: Vec<f32> = gamma.iter().zip(inv_std).map(|(g, s)| g * s).collect();
-        let shift = (0..mean.len())
-            .map(|i| beta[i] - mean[i] * scale[i])
-            .collect();
+        let (scale, shift) = folded_affine(mean, inv_std, gamma, beta);
         Affine { scale, shift }
     }
+}
+
+/// Batch normalization as one affine map per channel: `(scale, shift)` with `scale =
+/// gamma * inv_std` and `shift = beta - mean * scale`, so that the output is `x * scale +
+/// shift`. The kernels here compute with it, and a convolution that absorbs a following
+/// normalization for inference scales its filters by it.
+///
+/// ```
+/// let (scale, shift) = cnnkit_kernels::norm::folded_affine(&[2.0], &[0.5], &[3.0], &[1.0]);
+/// assert_eq!((scale, shift), (vec![1.5], vec![-2.0]));
+/// ```
+pub fn folded_affine(
+    mean: &[f32],
+    inv_std: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+) -> (Vec<f32>, Vec<f32>) {
+    let scale: Vec<f32> = gamma.iter().zip(inv_std).map(|(g, s)| g * s).collect();
+    let shift = (0..mean.len())
+        .map(|i| beta[i] - mean[i] * scale[i])
+        .collect();
+    (scale, shift)
 }
 
 multiversion! {
@@ -224,7 +243,7 @@ pub enum BatchNormMode {
 #[inline(always)]
 fn gated(d: f32, v: f32, a: f32, b: f32, relu: bool) -> f32 {
     if relu {
-        f32::from_bits(d.to_bits() & elementwise::relu_keep(v * a + b))
+        elementwise::gate(d, elementwise::relu_keep(v * a + b))
     } else {
         d
     }

@@ -117,16 +117,10 @@ impl<const C: usize> BatchNormModule<C, f32, Cpu> {
     /// scale`: what a convolution before it absorbs when the two are folded for inference
     /// ([`super::Conv2DNoBiasModule`]'s folded forward pass).
     pub(crate) fn inference_affine(&self) -> (Vec<f32>, Vec<f32>) {
-        let inv_std =
-            cnnkit_kernels::norm::inverse_std(&self.moving_variance.as_vec(), self.epsilon);
-        let (gamma, beta, mean) = (
-            self.gamma.as_vec(),
-            self.beta.as_vec(),
-            self.moving_mean.as_vec(),
-        );
-        let scale: Vec<f32> = gamma.iter().zip(&inv_std).map(|(g, s)| g * s).collect();
-        let shift = (0..C).map(|i| beta[i] - mean[i] * scale[i]).collect();
-        (scale, shift)
+        use cnnkit_kernels::norm;
+        let inv_std = norm::inverse_std(&self.moving_variance.as_vec(), self.epsilon);
+        let (gamma, beta) = (self.gamma.as_vec(), self.beta.as_vec());
+        norm::folded_affine(&self.moving_mean.as_vec(), &inv_std, &gamma, &beta)
     }
 
     /// Inference mode (the moving statistics), then the ReLU in the same pass when
