@@ -276,7 +276,8 @@ multiversion! {
 }
 
 multiversion! {
-    /// `dx += scale * (d - mean_d - xhat * mean_dxhat)` over the rows of a block.
+    /// `dx += scale * (d - mean_d - xhat * mean_dxhat)` over the rows of a block, or
+    /// `dx = ...` when not `add`.
     fn input_grad_rows(
         x: &[f32],
         dout: &[f32],
@@ -287,6 +288,7 @@ multiversion! {
         relu: bool,
         mean_d: &[f32],
         mean_dxhat: &[f32],
+        add: bool,
         dx: &mut [f32],
     ) {
         let c = mean.len();
@@ -294,7 +296,8 @@ multiversion! {
             for i in 0..c {
                 let d = gated(dr[i], xr[i], scale[i], shift[i], relu);
                 let xhat = (xr[i] - mean[i]) * inv_std[i];
-                dxr[i] += scale[i] * (d - mean_d[i] - xhat * mean_dxhat[i]);
+                let g = scale[i] * (d - mean_d[i] - xhat * mean_dxhat[i]);
+                dxr[i] = if add { dxr[i] + g } else { g };
             }
         }
     }
@@ -331,6 +334,72 @@ pub fn batch_norm_backward(
     dgamma: &mut [f32],
     dbeta: &mut [f32],
 ) {
+    backward(
+        mode,
+        x,
+        (mean, inv_std),
+        (gamma, beta),
+        relu,
+        dout,
+        dx.map(|dx| (dx, true)),
+        dgamma,
+        dbeta,
+    );
+}
+
+/// [`batch_norm_backward`] that writes the input gradient into `dx` instead of adding to
+/// it (`dgamma` and `dbeta` are still added to): for a buffer of one's own whose old
+/// contents do not matter, which then needs no zeroing first (a fused op's intermediate
+/// gradient, [`batch_norm_backward`]'s sums included).
+///
+/// ```
+/// use cnnkit_kernels::norm::{batch_norm_backward_overwrite, BatchNormMode};
+/// let (mut dx, mut dgamma, mut dbeta) = ([f32::NAN; 2], [0.0], [0.0]);
+/// batch_norm_backward_overwrite(BatchNormMode::Fixed, &[0.0, 1.0], &[0.5], &[1.0], &[2.0],
+///     &[0.0], true, &[1.0, 1.0], &mut dx, &mut dgamma, &mut dbeta);
+/// assert_eq!((dx, dgamma, dbeta), ([0.0, 2.0], [0.5], [1.0]));
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_backward_overwrite(
+    mode: BatchNormMode,
+    x: &[f32],
+    mean: &[f32],
+    inv_std: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    relu: bool,
+    dout: &[f32],
+    dx: &mut [f32],
+    dgamma: &mut [f32],
+    dbeta: &mut [f32],
+) {
+    backward(
+        mode,
+        x,
+        (mean, inv_std),
+        (gamma, beta),
+        relu,
+        dout,
+        Some((dx, false)),
+        dgamma,
+        dbeta,
+    );
+}
+
+/// The backward pass behind [`batch_norm_backward`] and [`batch_norm_backward_overwrite`]:
+/// `dx` with whether to add to it.
+#[allow(clippy::too_many_arguments)]
+fn backward(
+    mode: BatchNormMode,
+    x: &[f32],
+    (mean, inv_std): (&[f32], &[f32]),
+    (gamma, beta): (&[f32], &[f32]),
+    relu: bool,
+    dout: &[f32],
+    dx: Option<(&mut [f32], bool)>,
+    dgamma: &mut [f32],
+    dbeta: &mut [f32],
+) {
     let c = mean.len();
     assert!(
         c > 0 && x.len().is_multiple_of(c),
@@ -345,7 +414,7 @@ pub fn batch_norm_backward(
         dbeta[i] += sum_d[i] as f32;
         dgamma[i] += sum_dx[i] as f32;
     }
-    let Some(dx) = dx else { return };
+    let Some((dx, add)) = dx else { return };
     assert_eq!(dx.len(), x.len(), "batch_norm backward: dx length");
     let n = (x.len() / c) as f32;
     let (mean_d, mean_dxhat): (Vec<f32>, Vec<f32>) = match mode {
@@ -371,6 +440,7 @@ pub fn batch_norm_backward(
                 relu,
                 &mean_d,
                 &mean_dxhat,
+                add,
                 dxb,
             )
         });

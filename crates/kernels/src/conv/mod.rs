@@ -192,7 +192,8 @@ pub fn conv2d_forward(
 ///   the activation); `out` is the forward output.
 /// * `x`: the forward input.
 /// * `dx`, `dw`, `db`: gradients, ADDED to (dfdx accumulates gradients). `dx` may be
-///   `None` when the input needs no gradient.
+///   `None` when the input needs no gradient, and `db` empty for a convolution without
+///   bias (which then saves the pass over `dout` that sums it).
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d_backward(
     g: &ConvGeometry,
@@ -209,13 +210,18 @@ pub fn conv2d_backward(
     assert_eq!(w.len(), g.weight_len(), "conv2d backward: weight length");
     assert_eq!(dout.len(), g.output_len(), "conv2d backward: dout length");
     assert_eq!(dw.len(), g.weight_len(), "conv2d backward: dw length");
-    assert_eq!(db.len(), g.out_c, "conv2d backward: db length");
+    assert!(
+        db.is_empty() || db.len() == g.out_c,
+        "conv2d backward: db length"
+    );
     if relu {
         assert_eq!(out.len(), dout.len(), "conv2d backward: out length");
         relu_mask_in_place(dout, out);
     }
     let dz = &*dout;
-    column_sums_add(dz, g.out_c, db);
+    if !db.is_empty() {
+        column_sums_add(dz, g.out_c, db);
+    }
     let plan = select(g);
     match plan.weight_grad {
         WeightGradAlgorithm::Pointwise => pointwise::weight_grad(g, x, dz, dw),

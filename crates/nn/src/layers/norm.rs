@@ -155,6 +155,13 @@ impl<const C: usize> BatchNormModule<C, f32, Cpu> {
             ops::batch_norm_training(x, gamma, beta, self.epsilon)
         }
         .map_err(|e| forward_error("BatchNormalization", e))?;
+        self.update_moving(&stats);
+        Ok(y)
+    }
+
+    /// Moves the moving mean and variance toward a training step's batch statistics
+    /// (Keras: `moving = moving * momentum + batch * (1 - momentum)`).
+    pub(crate) fn update_moving(&mut self, stats: &ops::BatchStatistics) {
         let update = |t: &mut Tensor<Rank1<C>, f32, Cpu>, batch: &[f32], momentum: f32| {
             let mut v = t.as_vec();
             cnnkit_kernels::norm::update_moving(&mut v, batch, momentum);
@@ -162,7 +169,6 @@ impl<const C: usize> BatchNormModule<C, f32, Cpu> {
         };
         update(&mut self.moving_mean, &stats.mean, self.momentum);
         update(&mut self.moving_variance, &stats.variance, self.momentum);
-        Ok(y)
     }
 }
 

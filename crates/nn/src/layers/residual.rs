@@ -277,22 +277,73 @@ where
     }
 }
 
-impl<X, Y, T, C1, C2, B2, const M: usize> ModuleMut<X>
-    for MainPath<C1, BatchNormModule<M, f32, Cpu>, C2, B2>
+/// Training: the four layers as one op ([`ops::residual_main_training`]), which keeps
+/// the intermediate feature maps itself instead of copying each into the next layer and
+/// records one backward step; then each batch normalization's statistics go into its
+/// moving averages, as [`BatchNormModule`]'s own training pass does.
+impl<
+        B,
+        H,
+        W,
+        T,
+        P1,
+        P2,
+        const IN: usize,
+        const M: usize,
+        const OUT: usize,
+        const K1: usize,
+        const K2: usize,
+        const S1: usize,
+        const S2: usize,
+    > ModuleMut<Tensor<(B, H, W, Const<IN>), f32, Cpu, T>>
+    for MainPath<
+        Conv2DNoBiasModule<IN, M, K1, S1, P1, Identity, f32, Cpu>,
+        BatchNormModule<M, f32, Cpu>,
+        Conv2DNoBiasModule<M, OUT, K2, S2, P2, Identity, f32, Cpu>,
+        BatchNormModule<OUT, f32, Cpu>,
+    >
 where
-    Y: Shape,
+    B: Dim,
+    H: Dim,
+    W: Dim,
     T: Tape<f32, Cpu>,
-    C1: ModuleMut<X, Output = Tensor<Y, f32, Cpu, T>, Error = CpuError>,
-    C2: ModuleMut<Tensor<Y, f32, Cpu, T>, Error = CpuError>,
-    B2: ModuleMut<C2::Output, Error = CpuError>,
+    P1: PaddingMode,
+    P2: PaddingMode,
 {
-    type Output = B2::Output;
+    type Output = Tensor<(B, usize, usize, Const<OUT>), f32, Cpu, T>;
     type Error = CpuError;
 
-    fn try_forward_mut(&mut self, x: X) -> Result<Self::Output, CpuError> {
-        let y = self.conv1.try_forward_mut(x)?;
-        let y = self.bn1.forward_training(y, true)?;
-        self.bn2.try_forward_mut(self.conv2.try_forward_mut(y)?)
+    fn try_forward_mut(
+        &mut self,
+        x: Tensor<(B, H, W, Const<IN>), f32, Cpu, T>,
+    ) -> Result<Self::Output, CpuError> {
+        const {
+            assert!(
+                S1 > 0 && S2 > 0,
+                "ResidualMain: a stride must be at least 1"
+            );
+        }
+        let first = ops::ConvBatchNorm {
+            weight: &self.conv1.weight,
+            stride: S1,
+            padding: P1::PADDING,
+            gamma: &self.bn1.gamma,
+            beta: &self.bn1.beta,
+            epsilon: self.bn1.epsilon,
+        };
+        let second = ops::ConvBatchNorm {
+            weight: &self.conv2.weight,
+            stride: S2,
+            padding: P2::PADDING,
+            gamma: &self.bn2.gamma,
+            beta: &self.bn2.beta,
+            epsilon: self.bn2.epsilon,
+        };
+        let (y, [stats1, stats2]) = ops::residual_main_training(x, first, second)
+            .map_err(|e| forward_error("ResidualUnit", e))?;
+        self.bn1.update_moving(&stats1);
+        self.bn2.update_moving(&stats2);
+        Ok(y)
     }
 }
 

@@ -12,7 +12,8 @@
 //! Introduced in `notebooks/02_convolution_layer.ipynb` and `notebooks/04_pooling.ipynb`;
 //! the layers in [`crate::layers`] call these. The ops of notebook 07's architectures are
 //! in submodules, re-exported here: normalisation ([`batch_norm_training`],
-//! [`batch_norm_inference`], their ReLU-fused forms, [`local_response_norm`]), [`depthwise_conv2d`], and the ops
+//! [`batch_norm_inference`], their ReLU-fused forms, [`local_response_norm`]), a residual
+//! unit's main path as one op ([`residual_main_training`]), [`depthwise_conv2d`], and the ops
 //! that combine feature maps ([`add`], [`add_relu`], [`concat_channels`], [`scale_channels`],
 //! [`zero_pad2d`]), and the decoder's ops of notebook 10 ([`conv2d_transpose`],
 //! [`upsampling2d`]).
@@ -300,9 +301,10 @@ fn conv2d_with<
             Vec::new()
         };
         let mut dw = take_grad!(grads, w_ghost);
+        // Empty without a bias: the kernel then skips the bias sums.
         let mut db = match &b_ghost {
             Some(g) => take_grad!(grads, *g),
-            None => vec![0.0; O],
+            None => Vec::new(),
         };
         check_grad_lengths(
             "conv2d",
@@ -314,7 +316,7 @@ fn conv2d_with<
                     xs.len(),
                 ),
                 ("kernel", dw.len(), ws.len()),
-                ("bias", db.len(), O),
+                ("bias", db.len(), if b_ghost.is_some() { O } else { 0 }),
             ],
         );
         conv::conv2d_backward(
@@ -646,6 +648,7 @@ pub fn correlate2d(
 mod channels;
 mod depthwise;
 mod norm;
+mod residual;
 mod transpose;
 
 pub use channels::{add, add_relu, concat_channels, scale_channels, zero_pad2d, ChannelPart};
@@ -654,6 +657,7 @@ pub use norm::{
     batch_norm_inference, batch_norm_relu_inference, batch_norm_relu_training, batch_norm_training,
     local_response_norm, BatchStatistics, LrnSettings,
 };
+pub use residual::{residual_main_training, ConvBatchNorm};
 pub use transpose::{conv2d_transpose, upsampling2d, Interpolation};
 
 #[cfg(test)]

@@ -830,3 +830,102 @@ fn adding_a_tensor_to_itself_doubles_its_gradient() {
     let grads = y.sum().backward();
     assert_eq!(grads.get(&x).as_vec(), vec![2.0, 0.0, 2.0, 2.0]);
 }
+
+/// The gradients of a main path trained as one op ([`ops::residual_main_training`])
+/// against the five ops it replaces, for every parameter and the input, with stride 1 and
+/// 2, `same` and `valid` padding and odd sizes; and the moving averages after one step.
+fn check_fused_main_path<const S: usize>(padding: Padding, seed: u64) {
+    type Main<const S: usize> =
+        <cnnkit_nn::layers::ResidualMain<3, 4, S> as dfdx::nn::BuildOnDevice<Cpu, f32>>::Built;
+    let dev = Cpu::seed_from_u64(seed);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut main: Main<S> = dev.build_module::<cnnkit_nn::layers::ResidualMain<3, 4, S>, f32>();
+    let t = |v: Vec<f32>| dev.tensor_from_vec(v, (Const::<4>,));
+    for bn in [&mut main.bn1, &mut main.bn2] {
+        bn.gamma = t(random_vec(&mut rng, 4).iter().map(|v| 1.0 + v).collect());
+        bn.beta = t(random_vec(&mut rng, 4));
+    }
+    let (b, h, w) = (3, 11, 9);
+    let xv = random_vec(&mut rng, b * h * w * 3);
+    let x = images::<3>(&dev, xv, b, h, w);
+    let (w1, g1, b1) = (
+        main.conv1.weight.clone(),
+        main.bn1.gamma.clone(),
+        main.bn1.beta.clone(),
+    );
+    let (w2, g2, b2) = (
+        main.conv2.weight.clone(),
+        main.bn2.gamma.clone(),
+        main.bn2.beta.clone(),
+    );
+    let first = ops::ConvBatchNorm {
+        weight: &w1,
+        stride: S,
+        padding,
+        gamma: &g1,
+        beta: &b1,
+        epsilon: 1e-3,
+    };
+    let second = ops::ConvBatchNorm {
+        weight: &w2,
+        stride: 1,
+        padding,
+        gamma: &g2,
+        beta: &b2,
+        epsilon: 1e-3,
+    };
+    let (fused, [s1, s2]) = ops::residual_main_training(x.leaky_trace(), first, second).unwrap();
+    // The five ops, with the same parameter tensors.
+    let z = ops::conv2d_no_bias(x.leaky_trace(), &w1, S, padding, false).unwrap();
+    let (a, e1) = ops::batch_norm_relu_training(z, &g1, &b1, 1e-3).unwrap();
+    let z = ops::conv2d_no_bias(a, &w2, 1, padding, false).unwrap();
+    let (plain, e2) = batch_norm_training(z, &g2, &b2, 1e-3).unwrap();
+    assert_eq!(fused.shape(), plain.shape());
+    let what = format!("stride {S}, {padding:?}");
+    assert_close(
+        &fused.as_vec(),
+        &plain.as_vec(),
+        1e-6,
+        &format!("{what}: output"),
+    );
+    assert_eq!((&s1, &s2), (&e1, &e2), "{what}: batch statistics");
+    // A random weighting of the outputs, so that no gradient is trivially zero.
+    let r = random_vec(&mut rng, fused.shape().num_elements());
+    let rt = dev.tensor_from_vec(r, *fused.shape());
+    let gf = (fused * rt.clone()).sum().backward();
+    let gp = (plain * rt).sum().backward();
+    let pairs: [(&str, Vec<f32>, Vec<f32>); 7] = [
+        ("input", gf.get(&x).as_vec(), gp.get(&x).as_vec()),
+        ("conv1", gf.get(&w1).as_vec(), gp.get(&w1).as_vec()),
+        ("gamma1", gf.get(&g1).as_vec(), gp.get(&g1).as_vec()),
+        ("beta1", gf.get(&b1).as_vec(), gp.get(&b1).as_vec()),
+        ("conv2", gf.get(&w2).as_vec(), gp.get(&w2).as_vec()),
+        ("gamma2", gf.get(&g2).as_vec(), gp.get(&g2).as_vec()),
+        ("beta2", gf.get(&b2).as_vec(), gp.get(&b2).as_vec()),
+    ];
+    for (name, f, p) in pairs {
+        assert!(p.iter().any(|&v| v != 0.0), "{what}: {name}: zero gradient");
+        assert_close(&f, &p, 1e-5, &format!("{what}: gradient of {name}"));
+    }
+    // The layer (`same` padding) trains with the fused op and moves its averages as
+    // BatchNormalization does.
+    if padding == Padding::Same {
+        let before = main.bn2.moving_mean.as_vec();
+        let _ = main.forward_mut(x.leaky_trace());
+        let moved: Vec<f32> = before
+            .iter()
+            .zip(&s2.mean)
+            .map(|(m, b)| m * 0.99 + b * 0.01)
+            .collect();
+        let what = format!("{what}: moving mean");
+        assert_close(&main.bn2.moving_mean.as_vec(), &moved, 1e-5, &what);
+    }
+}
+
+#[test]
+fn a_main_path_trained_as_one_op_has_the_gradients_of_its_five_ops() {
+    check_fused_main_path::<1>(Padding::Same, 31);
+    check_fused_main_path::<2>(Padding::Same, 32);
+    check_fused_main_path::<1>(Padding::Valid, 33);
+    check_fused_main_path::<2>(Padding::Valid, 34);
+}
