@@ -86,6 +86,14 @@ multiversion! {
 }
 
 multiversion! {
+    fn gate_in_place_block(d: &mut [f32], keep: &[u8]) {
+        for (d, &k) in d.iter_mut().zip(keep) {
+            *d = gate(*d, (k as i8) as i32 as u32);
+        }
+    }
+}
+
+multiversion! {
     fn add_block(a: &[f32], b: &[f32], out: &mut [f32]) {
         for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
             *o = x + y;
@@ -260,4 +268,27 @@ pub fn gated_add_assign(dst: &mut [f32], src: &[f32], keep: &[u8]) {
     dst.par_chunks_mut(BLOCK)
         .zip(src.par_chunks(BLOCK).zip(keep.par_chunks(BLOCK)))
         .for_each(|(d, (s, k))| gated_add_assign_block(d, s, k));
+}
+
+/// `d = 0` where `keep` is 0 (as [`add_relu_assign`] wrote it), in place: the gradient of
+/// `relu(a + b)` with respect to the sum, for a fused op that passes it on to both paths.
+///
+/// ```
+/// let mut d = [3.0, 4.0];
+/// cnnkit_kernels::elementwise::gate_in_place(&mut d, &[0xff, 0]);
+/// assert_eq!(d, [3.0, 0.0]);
+/// ```
+///
+/// # Panics
+/// If the lengths differ.
+pub fn gate_in_place(d: &mut [f32], keep: &[u8]) {
+    assert!(
+        d.len() == keep.len(),
+        "elementwise gate_in_place: lengths {} and {} differ",
+        d.len(),
+        keep.len()
+    );
+    d.par_chunks_mut(BLOCK)
+        .zip(keep.par_chunks(BLOCK))
+        .for_each(|(d, k)| gate_in_place_block(d, k));
 }

@@ -145,19 +145,190 @@ impl<F: Describe, R: Describe, A: Activation + Describe> Describe for Residual<F
         input: FeatureShape,
         rows: &mut Vec<LayerRow>,
     ) -> crate::Result<FeatureShape> {
-        let main = self.main.describe(input, rows)?;
-        let shortcut = self.shortcut.describe(input, rows)?;
-        if main != shortcut {
-            return Err(Error::Shape {
-                layer: "add (Add)".into(),
-                expected: format!("a shortcut of the main path's shape {main}"),
-                actual: format!(
-                    "{shortcut}; give the shortcut a 1x1 convolution with the main path's stride and filters"
-                ),
-            });
+        describe_skip::<A>(&self.main, &self.shortcut, input, rows)
+    }
+}
+
+/// The summary rows of a skip connection: the main path's, the shortcut's, the addition
+/// and the activation after it.
+fn describe_skip<A: Activation + Describe>(
+    main: &impl Describe,
+    shortcut: &impl Describe,
+    input: FeatureShape,
+    rows: &mut Vec<LayerRow>,
+) -> crate::Result<FeatureShape> {
+    let main = main.describe(input, rows)?;
+    let shortcut = shortcut.describe(input, rows)?;
+    if main != shortcut {
+        return Err(Error::Shape {
+            layer: "add (Add)".into(),
+            expected: format!("a shortcut of the main path's shape {main}"),
+            actual: format!(
+                "{shortcut}; give the shortcut a 1x1 convolution with the main path's stride and filters"
+            ),
+        });
+    }
+    let sum = push(rows, "Add", "add", main, 0, "main + shortcut".into());
+    A::default().describe(sum, rows)
+}
+
+/// `relu(main(x) + shortcut(x))` as [`Residual<Main, Shortcut, Relu>`] computes it, for
+/// the book's residual units: with a [`ResidualMain`] path and an [`Identity`] or
+/// 1x1-convolution-and-BN shortcut it trains as one op
+/// ([`ops::residual_unit_training`]), so that the addition reads no copies of its inputs
+/// and its gradient needs no buffer of its own. Inference is [`Residual`]'s (the main
+/// path folds its batch normalizations); parameter names and summary rows are
+/// `Residual`'s too, so checkpoints and summaries do not see the difference.
+///
+/// [`ResidualUnit`] and [`ResidualUnitDown`] are written with it. Only those two forms
+/// train (`forward_mut`); for any other skip connection, use [`Residual`].
+#[derive(Clone, Debug, Default)]
+pub struct FusedResidual<Main, Shortcut = Identity> {
+    /// The main path.
+    pub main: Main,
+    /// The shortcut path.
+    pub shortcut: Shortcut,
+}
+
+impl<D: Device<E>, E: Dtype, F: BuildOnDevice<D, E>, R: BuildOnDevice<D, E>> BuildOnDevice<D, E>
+    for FusedResidual<F, R>
+{
+    type Built = FusedResidual<F::Built, R::Built>;
+}
+
+impl<E: Dtype, D: Device<E>, F, R> TensorCollection<E, D> for FusedResidual<F, R>
+where
+    F: TensorCollection<E, D>,
+    R: TensorCollection<E, D>,
+{
+    type To<E2: Dtype, D2: Device<E2>> = FusedResidual<F::To<E2, D2>, R::To<E2, D2>>;
+
+    fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
+        visitor: &mut V,
+    ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+        visitor.visit_fields(
+            (
+                Self::module("main", |s| &s.main, |s| &mut s.main),
+                Self::module("shortcut", |s| &s.shortcut, |s| &mut s.shortcut),
+            ),
+            |(main, shortcut)| FusedResidual { main, shortcut },
+        )
+    }
+}
+
+impl<S, T, Y, F, R> Module<Tensor<S, f32, Cpu, T>> for FusedResidual<F, R>
+where
+    S: Shape,
+    T: Tape<f32, Cpu> + Merge<T>,
+    Y: Shape,
+    F: Module<Tensor<S, f32, Cpu, T>, Output = Tensor<Y, f32, Cpu, T>, Error = CpuError>,
+    R: Module<Tensor<S, f32, Cpu, T>, Output = Tensor<Y, f32, Cpu, T>, Error = CpuError>,
+{
+    type Output = Tensor<Y, f32, Cpu, T>;
+    type Error = CpuError;
+
+    fn try_forward(&self, x: Tensor<S, f32, Cpu, T>) -> Result<Self::Output, CpuError> {
+        let main = self.main.try_forward(x.with_empty_tape())?;
+        let shortcut = self.shortcut.try_forward(x)?;
+        add_then::<Relu, _, _>(main, shortcut)
+    }
+}
+
+/// Training with an identity shortcut: [`ResidualUnit`].
+impl<B, H, W, T, P1, P2, const C: usize, const K1: usize, const K2: usize>
+    ModuleMut<Tensor<(B, H, W, Const<C>), f32, Cpu, T>>
+    for FusedResidual<ConvBnPath<C, C, C, K1, K2, 1, 1, P1, P2>, Identity>
+where
+    B: Dim,
+    H: Dim,
+    W: Dim,
+    T: Tape<f32, Cpu>,
+    P1: PaddingMode,
+    P2: PaddingMode,
+{
+    type Output = Tensor<(B, usize, usize, Const<C>), f32, Cpu, T>;
+    type Error = CpuError;
+
+    fn try_forward_mut(
+        &mut self,
+        x: Tensor<(B, H, W, Const<C>), f32, Cpu, T>,
+    ) -> Result<Self::Output, CpuError> {
+        let (first, second) = self.main.stages();
+        let (y, stats) = ops::residual_unit_training(x, first, second, ops::Shortcut::Identity)
+            .map_err(|e| forward_error("ResidualUnit", e))?;
+        self.main.update_moving(&stats);
+        Ok(y)
+    }
+}
+
+/// Training with a 1x1 convolution and batch normalization on the shortcut:
+/// [`ResidualUnitDown`].
+impl<
+        B,
+        H,
+        W,
+        T,
+        P1,
+        P2,
+        PS,
+        const IN: usize,
+        const M: usize,
+        const OUT: usize,
+        const K1: usize,
+        const K2: usize,
+        const S1: usize,
+        const S2: usize,
+        const SS: usize,
+    > ModuleMut<Tensor<(B, H, W, Const<IN>), f32, Cpu, T>>
+    for FusedResidual<
+        ConvBnPath<IN, M, OUT, K1, K2, S1, S2, P1, P2>,
+        (
+            Conv2DNoBiasModule<IN, OUT, 1, SS, PS, Identity, f32, Cpu>,
+            BatchNormModule<OUT, f32, Cpu>,
+        ),
+    >
+where
+    B: Dim,
+    H: Dim,
+    W: Dim,
+    T: Tape<f32, Cpu>,
+    P1: PaddingMode,
+    P2: PaddingMode,
+    PS: PaddingMode,
+{
+    type Output = Tensor<(B, usize, usize, Const<OUT>), f32, Cpu, T>;
+    type Error = CpuError;
+
+    fn try_forward_mut(
+        &mut self,
+        x: Tensor<(B, H, W, Const<IN>), f32, Cpu, T>,
+    ) -> Result<Self::Output, CpuError> {
+        const {
+            assert!(
+                SS > 0,
+                "ResidualUnitDown: the shortcut's stride must be at least 1"
+            );
         }
-        let sum = push(rows, "Add", "add", main, 0, "main + shortcut".into());
-        A::default().describe(sum, rows)
+        let (first, second) = self.main.stages();
+        let shortcut =
+            ops::Shortcut::Projection(conv_batch_norm(&self.shortcut.0, &self.shortcut.1));
+        let (y, stats) = ops::residual_unit_training(x, first, second, shortcut)
+            .map_err(|e| forward_error("ResidualUnit", e))?;
+        self.main.update_moving(&stats);
+        if let Some(s) = &stats.shortcut {
+            self.shortcut.1.update_moving(s);
+        }
+        Ok(y)
+    }
+}
+
+impl<F: Describe, R: Describe> Describe for FusedResidual<F, R> {
+    fn describe(
+        &self,
+        input: FeatureShape,
+        rows: &mut Vec<LayerRow>,
+    ) -> crate::Result<FeatureShape> {
+        describe_skip::<Relu>(&self.main, &self.shortcut, input, rows)
     }
 }
 
@@ -277,10 +448,85 @@ where
     }
 }
 
+/// A main path of two convolutions without bias, each followed by a batch normalization.
+type ConvBnPath<
+    const IN: usize,
+    const M: usize,
+    const OUT: usize,
+    const K1: usize,
+    const K2: usize,
+    const S1: usize,
+    const S2: usize,
+    P1,
+    P2,
+> = MainPath<
+    Conv2DNoBiasModule<IN, M, K1, S1, P1, Identity, f32, Cpu>,
+    BatchNormModule<M, f32, Cpu>,
+    Conv2DNoBiasModule<M, OUT, K2, S2, P2, Identity, f32, Cpu>,
+    BatchNormModule<OUT, f32, Cpu>,
+>;
+
+impl<
+        P1: PaddingMode,
+        P2: PaddingMode,
+        const IN: usize,
+        const M: usize,
+        const OUT: usize,
+        const K1: usize,
+        const K2: usize,
+        const S1: usize,
+        const S2: usize,
+    > ConvBnPath<IN, M, OUT, K1, K2, S1, S2, P1, P2>
+{
+    /// The two stages' parameters, for the fused training ops.
+    fn stages(
+        &self,
+    ) -> (
+        ops::ConvBatchNorm<'_, IN, M, K1>,
+        ops::ConvBatchNorm<'_, M, OUT, K2>,
+    ) {
+        const {
+            assert!(
+                S1 > 0 && S2 > 0,
+                "ResidualMain: a stride must be at least 1"
+            );
+        }
+        (
+            conv_batch_norm(&self.conv1, &self.bn1),
+            conv_batch_norm(&self.conv2, &self.bn2),
+        )
+    }
+
+    /// Folds a training step's batch statistics into the moving averages, as
+    /// [`BatchNormModule`]'s own training pass does.
+    fn update_moving(&mut self, stats: &ops::UnitStatistics) {
+        self.bn1.update_moving(&stats.first);
+        self.bn2.update_moving(&stats.second);
+    }
+}
+
+/// A convolution without bias and the batch normalization after it, as a fused op's stage.
+fn conv_batch_norm<'a, const IN: usize, const OUT: usize, const K: usize, const S: usize, P>(
+    conv: &'a Conv2DNoBiasModule<IN, OUT, K, S, P, Identity, f32, Cpu>,
+    bn: &'a BatchNormModule<OUT, f32, Cpu>,
+) -> ops::ConvBatchNorm<'a, IN, OUT, K>
+where
+    P: PaddingMode,
+{
+    ops::ConvBatchNorm {
+        weight: &conv.weight,
+        stride: S,
+        padding: P::PADDING,
+        gamma: &bn.gamma,
+        beta: &bn.beta,
+        epsilon: bn.epsilon,
+    }
+}
+
 /// Training: the four layers as one op ([`ops::residual_main_training`]), which keeps
 /// the intermediate feature maps itself instead of copying each into the next layer and
 /// records one backward step; then each batch normalization's statistics go into its
-/// moving averages, as [`BatchNormModule`]'s own training pass does.
+/// moving averages.
 impl<
         B,
         H,
@@ -296,12 +542,7 @@ impl<
         const S1: usize,
         const S2: usize,
     > ModuleMut<Tensor<(B, H, W, Const<IN>), f32, Cpu, T>>
-    for MainPath<
-        Conv2DNoBiasModule<IN, M, K1, S1, P1, Identity, f32, Cpu>,
-        BatchNormModule<M, f32, Cpu>,
-        Conv2DNoBiasModule<M, OUT, K2, S2, P2, Identity, f32, Cpu>,
-        BatchNormModule<OUT, f32, Cpu>,
-    >
+    for ConvBnPath<IN, M, OUT, K1, K2, S1, S2, P1, P2>
 where
     B: Dim,
     H: Dim,
@@ -317,32 +558,10 @@ where
         &mut self,
         x: Tensor<(B, H, W, Const<IN>), f32, Cpu, T>,
     ) -> Result<Self::Output, CpuError> {
-        const {
-            assert!(
-                S1 > 0 && S2 > 0,
-                "ResidualMain: a stride must be at least 1"
-            );
-        }
-        let first = ops::ConvBatchNorm {
-            weight: &self.conv1.weight,
-            stride: S1,
-            padding: P1::PADDING,
-            gamma: &self.bn1.gamma,
-            beta: &self.bn1.beta,
-            epsilon: self.bn1.epsilon,
-        };
-        let second = ops::ConvBatchNorm {
-            weight: &self.conv2.weight,
-            stride: S2,
-            padding: P2::PADDING,
-            gamma: &self.bn2.gamma,
-            beta: &self.bn2.beta,
-            epsilon: self.bn2.epsilon,
-        };
-        let (y, [stats1, stats2]) = ops::residual_main_training(x, first, second)
+        let (first, second) = self.stages();
+        let (y, stats) = ops::residual_main_training(x, first, second)
             .map_err(|e| forward_error("ResidualUnit", e))?;
-        self.bn1.update_moving(&stats1);
-        self.bn2.update_moving(&stats2);
+        self.update_moving(&stats);
         Ok(y)
     }
 }
@@ -392,7 +611,7 @@ impl<C1: Describe, B1: Describe, C2: Describe, B2: Describe> Describe for MainPa
 /// assert_eq!(s.non_trainable_params(), 2 * 2 * 64);
 /// ```
 pub type ResidualUnit<const C: usize> =
-    Block<ResidualUnitName, (Residual<ResidualMain<C, C, 1>, Identity, Relu>,)>;
+    Block<ResidualUnitName, (FusedResidual<ResidualMain<C, C, 1>, Identity>,)>;
 
 /// The book's `ResidualUnit(filters, strides=2)`: the main path halves the size and
 /// changes the channel count, so the shortcut is a 1x1 convolution with stride 2 and a
@@ -409,10 +628,9 @@ pub type ResidualUnit<const C: usize> =
 pub type ResidualUnitDown<const IN: usize, const OUT: usize> = Block<
     ResidualUnitName,
     (
-        Residual<
+        FusedResidual<
             ResidualMain<IN, OUT, 2>,
             (Conv2DNoBias<IN, OUT, 1, 2, Same>, BatchNorm<OUT>),
-            Relu,
         >,
     ),
 >;

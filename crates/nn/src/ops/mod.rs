@@ -657,7 +657,10 @@ pub use norm::{
     batch_norm_inference, batch_norm_relu_inference, batch_norm_relu_training, batch_norm_training,
     local_response_norm, BatchStatistics, LrnSettings,
 };
-pub use residual::{residual_main_training, ConvBatchNorm};
+pub use residual::{
+    residual_main_training, residual_unit_training, ConvBatchNorm, Shortcut, Trained,
+    UnitStatistics,
+};
 pub use transpose::{conv2d_transpose, upsampling2d, Interpolation};
 
 #[cfg(test)]

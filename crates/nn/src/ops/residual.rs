@@ -1,12 +1,13 @@
-//! A residual unit's main path in training, `bn2(conv2(relu(bn1(conv1(x)))))`, as one
-//! differentiable op.
+//! A residual unit in training as one differentiable op: its main path,
+//! `bn2(conv2(relu(bn1(conv1(x)))))` ([`residual_main_training`]), and the whole unit with
+//! the shortcut, the addition and the ReLU ([`residual_unit_training`]).
 //!
-//! Written as five ops, the path copies each intermediate feature map out of its dfdx
+//! Written as separate ops, the unit copies each intermediate feature map out of its dfdx
 //! tensor for the next op, and the backward pass allocates and zeroes a gradient buffer
-//! for each of them: eight passes over memory of a feature map's size that compute
-//! nothing. [`residual_main_training`] keeps the intermediates in buffers of its own and
-//! records one backward step, which writes each intermediate gradient without zeroing
-//! it first. The arithmetic is the same as that of the five ops.
+//! for each of them: about ten passes over memory of a feature map's size that compute
+//! nothing. These ops keep the intermediates in buffers of their own and record one
+//! backward step, which writes each intermediate gradient without zeroing it first. The
+//! arithmetic is the same as that of the separate ops.
 
 use dfdx::prelude::*;
 
@@ -14,8 +15,9 @@ use super::norm::BatchStatistics;
 use super::ImageBatch;
 use super::{check_grad_lengths, input_needs_gradient, output_buffer, read, read_param};
 use crate::arith::Padding;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use cnnkit_kernels::conv::{self, ConvGeometry};
+use cnnkit_kernels::elementwise;
 use cnnkit_kernels::norm::{self, BatchNormMode};
 use cnnkit_kernels::scratch::Recycled;
 
@@ -131,13 +133,33 @@ impl<const IN: usize, const OUT: usize> StageState<IN, OUT> {
     }
 }
 
-/// The output of a trained op with run-time sizes, and the statistics of its two batch
-/// normalizations.
-pub type Trained<B, const C: usize, T> = (ImageBatch<B, usize, usize, C, T>, [BatchStatistics; 2]);
+/// The statistics of a fused op's batch normalizations, for their moving averages.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnitStatistics {
+    /// The first batch normalization's (after `conv1`).
+    pub first: BatchStatistics,
+    /// The second's (after `conv2`).
+    pub second: BatchStatistics,
+    /// The shortcut's, for a [`Shortcut::Projection`].
+    pub shortcut: Option<BatchStatistics>,
+}
+
+/// The output of a fused op, with run-time sizes, and its batch statistics.
+pub type Trained<B, const C: usize, T> = (ImageBatch<B, usize, usize, C, T>, UnitStatistics);
+
+/// The shortcut path of a residual unit ([`residual_unit_training`]).
+#[derive(Clone, Copy, Debug)]
+pub enum Shortcut<'a, const IN: usize, const OUT: usize> {
+    /// The input itself, for a unit that keeps the size and the channel count.
+    Identity,
+    /// A 1x1 convolution with the main path's stride and a batch normalization, for a
+    /// unit that changes them (the book's `skip_layers`).
+    Projection(ConvBatchNorm<'a, IN, OUT, 1>),
+}
 
 /// A residual unit's main path in training mode: `conv1` (stride `first.stride`), batch
 /// normalization with the batch's statistics and a ReLU, `conv2`, batch normalization,
-/// as one op with one recorded backward step. Returns the output and the two batch
+/// as one op with one recorded backward step. Returns the output and the batch
 /// normalizations' statistics, for their moving averages.
 ///
 /// The same values as [`super::conv2d_no_bias`], [`super::batch_norm_relu_training`],
@@ -183,97 +205,245 @@ pub fn residual_main_training<
     first: ConvBatchNorm<'_, IN, M, K1>,
     second: ConvBatchNorm<'_, M, OUT, K2>,
 ) -> Result<Trained<B, OUT, T>> {
+    train(x, first, second, None)
+}
+
+/// A whole residual unit in training mode, `relu(main(x) + shortcut(x))`, as one op:
+/// the main path of [`residual_main_training`], the shortcut (the input itself or a 1x1
+/// convolution and batch normalization), the addition and the ReLU, with one recorded
+/// backward step. Besides what the main path saves, the addition reads no copies of its
+/// two inputs, and its gradient goes to both paths without a buffer of its own.
+///
+/// Keras: the book's `ResidualUnit(filters, strides)` called with `training=True`;
+/// [`crate::layers::ResidualUnit`] and [`crate::layers::ResidualUnitDown`] train with it.
+///
+/// # Errors
+/// [`crate::Error::Shape`] when the shortcut's output does not have the main path's shape
+/// (an identity shortcut beside a main path with a stride or another channel count);
+/// [`crate::Error::Invalid`] when a stride is 0 or a `valid` kernel does not fit.
+///
+/// ```
+/// use cnnkit_nn::prelude::*;
+/// use cnnkit_nn::ops::{add_relu, residual_main_training, residual_unit_training};
+/// use cnnkit_nn::ops::{ConvBatchNorm, Shortcut};
+/// let dev = Cpu::seed_from_u64(1);
+/// let x: Images<2> = dev.sample_normal_like(&(2, 5, 5, Const::<2>));
+/// let (w1, w2): (Tensor<Rank4<3, 3, 2, 2>, f32, Cpu>, _) = (dev.sample_normal(), dev.sample_normal());
+/// let (gamma, beta) = (dev.tensor([1.0f32, 2.0]), dev.tensor([0.5f32, -0.5]));
+/// let stage = |weight| ConvBatchNorm { weight, stride: 1, padding: Padding::Same,
+///     gamma: &gamma, beta: &beta, epsilon: 1e-3 };
+/// let (y, _) = residual_unit_training(x.clone(), stage(&w1), stage(&w2), Shortcut::Identity)?;
+/// let (main, _) = residual_main_training(x.clone(), stage(&w1), stage(&w2))?;
+/// assert_eq!(y.as_vec(), add_relu(main, x)?.as_vec());
+/// # Ok::<(), cnnkit_nn::Error>(())
+/// ```
+pub fn residual_unit_training<
+    B: Dim,
+    H: Dim,
+    W: Dim,
+    T: Tape<f32, Cpu>,
+    const IN: usize,
+    const M: usize,
+    const OUT: usize,
+    const K1: usize,
+    const K2: usize,
+>(
+    x: ImageBatch<B, H, W, IN, T>,
+    first: ConvBatchNorm<'_, IN, M, K1>,
+    second: ConvBatchNorm<'_, M, OUT, K2>,
+    shortcut: Shortcut<'_, IN, OUT>,
+) -> Result<Trained<B, OUT, T>> {
+    train(x, first, second, Some(shortcut))
+}
+
+/// A shape error of a unit whose shortcut does not match its main path.
+fn shortcut_error(main: [usize; 3], shortcut: [usize; 3]) -> Error {
+    Error::Shape {
+        layer: "ResidualUnit (Add)".into(),
+        expected: format!("a shortcut of the main path's shape {main:?} (height, width, channels)"),
+        actual: format!(
+            "{shortcut:?}; give the shortcut a 1x1 convolution with the main path's stride \
+             and filters (Shortcut::Projection)"
+        ),
+    }
+}
+
+/// The main path alone (`skip` `None`) or the whole unit.
+fn train<
+    B: Dim,
+    H: Dim,
+    W: Dim,
+    T: Tape<f32, Cpu>,
+    const IN: usize,
+    const M: usize,
+    const OUT: usize,
+    const K1: usize,
+    const K2: usize,
+>(
+    x: ImageBatch<B, H, W, IN, T>,
+    first: ConvBatchNorm<'_, IN, M, K1>,
+    second: ConvBatchNorm<'_, M, OUT, K2>,
+    skip: Option<Shortcut<'_, IN, OUT>>,
+) -> Result<Trained<B, OUT, T>> {
     let (b, h, w, _) = *x.shape();
-    let needs_dx = input_needs_gradient();
-    let g1 = first.geometry((b.size(), h.size(), w.size()))?;
+    let (b, h, w) = (b, h.size(), w.size());
+    let g1 = first.geometry((b.size(), h, w))?;
     let g2 = second.geometry((b.size(), g1.out_h, g1.out_w))?;
-    let shape = (b, g2.out_h, g2.out_w, Const::<OUT>);
+    let main_shape = [g2.out_h, g2.out_w, OUT];
+    let projection = match &skip {
+        Some(Shortcut::Identity) if [h, w, IN] != main_shape => {
+            return Err(shortcut_error(main_shape, [h, w, IN]));
+        }
+        Some(Shortcut::Projection(p)) => {
+            let gs = p.geometry((b.size(), h, w))?;
+            if [gs.out_h, gs.out_w, OUT] != main_shape {
+                return Err(shortcut_error(main_shape, [gs.out_h, gs.out_w, OUT]));
+            }
+            Some((p, gs))
+        }
+        _ => None,
+    };
+    let needs_dx = input_needs_gradient();
     let (x, xs) = read(x)?;
     // The first stage's output is the second's input, kept for its weight gradient.
     let mut a = Recycled::take(g1.output_len());
     let (s1, stats1) = first.forward(g1, &xs, true, &mut a)?;
     let mut out = output_buffer(g2.output_len());
     let (s2, stats2) = second.forward(g2, &a, false, &mut out)?;
+    // The addition and the ReLU, with its gate (a byte per value) for the backward pass.
+    let mut keep = Vec::new();
+    if skip.is_some() && T::OWNS_TAPE {
+        keep = vec![0u8; out.len()];
+    }
+    // What a projection shortcut keeps for the backward pass.
+    let (short, stats_s) = match (&skip, projection) {
+        (None, _) => (None, None),
+        (Some(_), Some((p, gs))) => {
+            let mut s_out = Recycled::take(gs.output_len());
+            let (state, stats) = p.forward(gs, &xs, false, &mut s_out)?;
+            elementwise::add_relu_assign(&mut out, &s_out, &mut keep);
+            (Some(state), Some(stats))
+        }
+        (Some(_), None) => {
+            // IN == OUT here (checked above), so the input is laid out as the output.
+            elementwise::add_relu_assign(&mut out, &xs, &mut keep);
+            (None, None)
+        }
+    };
+    let skipped = skip.is_some();
+    let stats = UnitStatistics {
+        first: stats1,
+        second: stats2,
+        shortcut: stats_s,
+    };
+    let shape = (b, g2.out_h, g2.out_w, Const::<OUT>);
     let (x, mut tape) = x.split_tape();
     let y = x.device().try_tensor_from_vec(out, shape)?;
-    if T::OWNS_TAPE {
-        let (x_ghost, y_ghost) = (x.ghost(), y.ghost());
-        let (w1, g1, b1) = (
-            first.weight.ghost(),
-            first.gamma.ghost(),
-            first.beta.ghost(),
-        );
-        let (w2, g2, b2) = (
-            second.weight.ghost(),
-            second.gamma.ghost(),
-            second.beta.ghost(),
-        );
-        tape.add_backward_op(move |grads| {
-            let dout = take_grad!(grads, y_ghost);
-            let (mut dw1, mut dg1, mut db1) = (
-                take_grad!(grads, w1),
-                take_grad!(grads, g1),
-                take_grad!(grads, b1),
-            );
-            let (mut dw2, mut dg2, mut db2) = (
-                take_grad!(grads, w2),
-                take_grad!(grads, g2),
-                take_grad!(grads, b2),
-            );
-            let mut dx = if needs_dx {
-                take_grad!(grads, x_ghost)
-            } else {
-                Vec::new()
-            };
-            check_grad_lengths(
-                "residual main path",
-                &[
-                    ("output", dout.len(), s2.z.len()),
-                    (
-                        "input",
-                        if needs_dx { dx.len() } else { xs.len() },
-                        xs.len(),
-                    ),
-                    ("first kernel", dw1.len(), s1.weight.len()),
-                    ("second kernel", dw2.len(), s2.weight.len()),
-                    ("first gamma", dg1.len().min(db1.len()), M),
-                    ("second gamma", dg2.len().min(db2.len()), OUT),
-                ],
-            );
-            // The second stage's input gradient goes into a zeroed buffer, because the
-            // convolutions' input gradients are added.
-            let mut da = Recycled::take(a.len());
-            da.fill(0.0);
-            s2.backward(
-                &a,
-                false,
-                &dout,
-                Some(&mut da),
-                &mut dw2,
-                &mut dg2,
-                &mut db2,
-            );
-            s1.backward(
-                &xs,
-                true,
-                &da,
-                needs_dx.then_some(&mut dx[..]),
-                &mut dw1,
-                &mut dg1,
-                &mut db1,
-            );
-            if needs_dx {
-                put_grad!(grads, x_ghost, dx);
-            }
-            put_grad!(grads, w1, dw1);
-            put_grad!(grads, g1, dg1);
-            put_grad!(grads, b1, db1);
-            put_grad!(grads, w2, dw2);
-            put_grad!(grads, g2, dg2);
-            put_grad!(grads, b2, db2);
-            put_grad!(grads, y_ghost, dout);
-            Ok(())
-        });
+    if !T::OWNS_TAPE {
+        return Ok((y.put_tape(tape), stats));
     }
-    Ok((y.put_tape(tape), [stats1, stats2]))
+    let (x_ghost, y_ghost) = (x.ghost(), y.ghost());
+    let (w1, g1, b1) = (
+        first.weight.ghost(),
+        first.gamma.ghost(),
+        first.beta.ghost(),
+    );
+    let (w2, g2, b2) = (
+        second.weight.ghost(),
+        second.gamma.ghost(),
+        second.beta.ghost(),
+    );
+    let ps = match &skip {
+        Some(Shortcut::Projection(p)) => Some((p.weight.ghost(), p.gamma.ghost(), p.beta.ghost())),
+        _ => None,
+    };
+    tape.add_backward_op(move |grads| {
+        let mut dout = take_grad!(grads, y_ghost);
+        let (mut dw1, mut dg1, mut db1) = (
+            take_grad!(grads, w1),
+            take_grad!(grads, g1),
+            take_grad!(grads, b1),
+        );
+        let (mut dw2, mut dg2, mut db2) = (
+            take_grad!(grads, w2),
+            take_grad!(grads, g2),
+            take_grad!(grads, b2),
+        );
+        let mut dx = if needs_dx {
+            take_grad!(grads, x_ghost)
+        } else {
+            Vec::new()
+        };
+        check_grad_lengths(
+            "residual unit",
+            &[
+                ("output", dout.len(), s2.z.len()),
+                (
+                    "input",
+                    if needs_dx { dx.len() } else { xs.len() },
+                    xs.len(),
+                ),
+                ("first kernel", dw1.len(), s1.weight.len()),
+                ("second kernel", dw2.len(), s2.weight.len()),
+                ("first gamma", dg1.len().min(db1.len()), M),
+                ("second gamma", dg2.len().min(db2.len()), OUT),
+            ],
+        );
+        // The ReLU after the addition: the gradient of the sum, which both paths get.
+        if skipped {
+            elementwise::gate_in_place(&mut dout, &keep);
+        }
+        // The second stage's input gradient goes into a zeroed buffer, because the
+        // convolutions' input gradients are added.
+        let mut da = Recycled::take(a.len());
+        da.fill(0.0);
+        s2.backward(
+            &a,
+            false,
+            &dout,
+            Some(&mut da),
+            &mut dw2,
+            &mut dg2,
+            &mut db2,
+        );
+        let dx_arg = needs_dx.then_some(&mut dx[..]);
+        s1.backward(&xs, true, &da, dx_arg, &mut dw1, &mut dg1, &mut db1);
+        drop(da);
+        match (&short, ps) {
+            // The identity shortcut passes the sum's gradient on unchanged.
+            (None, _) if skipped && needs_dx => elementwise::add_assign(&mut dx, &dout),
+            (Some(state), Some((ws, gs, bs))) => {
+                let (mut dws, mut dgs, mut dbs) = (
+                    take_grad!(grads, ws),
+                    take_grad!(grads, gs),
+                    take_grad!(grads, bs),
+                );
+                check_grad_lengths(
+                    "residual unit",
+                    &[
+                        ("shortcut kernel", dws.len(), state.weight.len()),
+                        ("shortcut gamma", dgs.len().min(dbs.len()), OUT),
+                    ],
+                );
+                let dx_arg = needs_dx.then_some(&mut dx[..]);
+                state.backward(&xs, false, &dout, dx_arg, &mut dws, &mut dgs, &mut dbs);
+                put_grad!(grads, ws, dws);
+                put_grad!(grads, gs, dgs);
+                put_grad!(grads, bs, dbs);
+            }
+            _ => {}
+        }
+        if needs_dx {
+            put_grad!(grads, x_ghost, dx);
+        }
+        put_grad!(grads, w1, dw1);
+        put_grad!(grads, g1, dg1);
+        put_grad!(grads, b1, db1);
+        put_grad!(grads, w2, dw2);
+        put_grad!(grads, g2, dg2);
+        put_grad!(grads, b2, db2);
+        put_grad!(grads, y_ghost, dout);
+        Ok(())
+    });
+    Ok((y.put_tape(tape), stats))
 }

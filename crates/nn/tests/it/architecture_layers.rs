@@ -874,7 +874,8 @@ fn check_fused_main_path<const S: usize>(padding: Padding, seed: u64) {
         beta: &b2,
         epsilon: 1e-3,
     };
-    let (fused, [s1, s2]) = ops::residual_main_training(x.leaky_trace(), first, second).unwrap();
+    let (fused, stats) = ops::residual_main_training(x.leaky_trace(), first, second).unwrap();
+    let (s1, s2) = (stats.first, stats.second);
     // The five ops, with the same parameter tensors.
     let z = ops::conv2d_no_bias(x.leaky_trace(), &w1, S, padding, false).unwrap();
     let (a, e1) = ops::batch_norm_relu_training(z, &g1, &b1, 1e-3).unwrap();
@@ -928,4 +929,127 @@ fn a_main_path_trained_as_one_op_has_the_gradients_of_its_five_ops() {
     check_fused_main_path::<2>(Padding::Same, 32);
     check_fused_main_path::<1>(Padding::Valid, 33);
     check_fused_main_path::<2>(Padding::Valid, 34);
+}
+
+/// A whole unit trained as one op ([`ops::residual_unit_training`]) against the ops it
+/// replaces (the main path's five, the shortcut's convolution and batch normalization, the
+/// addition and the ReLU): output, statistics and every gradient.
+fn check_fused_unit<const IN: usize, const OUT: usize, const S: usize>(seed: u64) {
+    let dev = Cpu::seed_from_u64(seed);
+    let mut rng = StdRng::seed_from_u64(seed);
+    // Gamma around 1 and beta around 0, each from its own seed.
+    let p = |k: u64, around: f32| {
+        let v: Vec<f32> = random_vec(&mut StdRng::seed_from_u64(100 * seed + k), OUT);
+        v.iter().map(|v| around + v).collect::<Vec<f32>>()
+    };
+    let w1: Tensor<Rank4<3, 3, IN, OUT>, f32, Cpu> = dev.sample_normal();
+    let w2: Tensor<Rank4<3, 3, OUT, OUT>, f32, Cpu> = dev.sample_normal();
+    let ws: Tensor<Rank4<1, 1, IN, OUT>, f32, Cpu> = dev.sample_normal();
+    let t = |v: Vec<f32>| dev.tensor_from_vec(v, (Const::<OUT>,));
+    let (g1, b1) = (t(p(0, 1.0)), t(p(1, 0.0)));
+    let (g2, b2) = (t(p(2, 1.0)), t(p(3, 0.0)));
+    let (gs, bs) = (t(p(4, 1.0)), t(p(5, 0.0)));
+    let (b, h, w) = (2, 9, 7);
+    let x = images::<IN>(&dev, random_vec(&mut rng, b * h * w * IN), b, h, w);
+    fn stage<'a, const I: usize, const O: usize, const K: usize>(
+        weight: &'a Tensor<Rank4<K, K, I, O>, f32, Cpu>,
+        stride: usize,
+        gamma: &'a Tensor<Rank1<O>, f32, Cpu>,
+        beta: &'a Tensor<Rank1<O>, f32, Cpu>,
+    ) -> ops::ConvBatchNorm<'a, I, O, K> {
+        ops::ConvBatchNorm {
+            weight,
+            stride,
+            padding: Padding::Same,
+            gamma,
+            beta,
+            epsilon: 1e-3,
+        }
+    }
+    let projection = IN != OUT || S != 1;
+    let shortcut = if projection {
+        ops::Shortcut::Projection(stage(&ws, S, &gs, &bs))
+    } else {
+        ops::Shortcut::Identity
+    };
+    let (first, second) = (stage(&w1, S, &g1, &b1), stage(&w2, 1, &g2, &b2));
+    let (fused, stats) =
+        ops::residual_unit_training(x.leaky_trace(), first, second, shortcut).unwrap();
+    // The same unit op by op.
+    let z = ops::conv2d_no_bias(x.leaky_trace(), &w1, S, Padding::Same, false).unwrap();
+    let (a, _) = ops::batch_norm_relu_training(z, &g1, &b1, 1e-3).unwrap();
+    let z = ops::conv2d_no_bias(a, &w2, 1, Padding::Same, false).unwrap();
+    let (main, _) = batch_norm_training(z, &g2, &b2, 1e-3).unwrap();
+    let plain = if projection {
+        let z = ops::conv2d_no_bias(x.leaky_trace(), &ws, S, Padding::Same, false).unwrap();
+        let (short, e) = batch_norm_training(z, &gs, &bs, 1e-3).unwrap();
+        assert_eq!(stats.shortcut.as_ref(), Some(&e), "shortcut statistics");
+        ops::add_relu(main, short).unwrap()
+    } else {
+        assert_eq!(stats.shortcut, None);
+        // The identity shortcut: the input itself, with the same tape.
+        let xr: Tensor<_, f32, Cpu, _> = x.leaky_trace();
+        let xr = xr.try_reshape_like(main.shape()).unwrap();
+        ops::add_relu(main, xr).unwrap()
+    };
+    let what = format!("{IN}->{OUT} stride {S}");
+    assert_close(
+        &fused.as_vec(),
+        &plain.as_vec(),
+        1e-5,
+        &format!("{what}: output"),
+    );
+    let r = random_vec(&mut rng, fused.shape().num_elements());
+    let rt = dev.tensor_from_vec(r, *fused.shape());
+    let gf = (fused * rt.clone()).sum().backward();
+    let gp = (plain * rt).sum().backward();
+    let mut pairs = vec![
+        ("input", gf.get(&x).as_vec(), gp.get(&x).as_vec()),
+        ("conv1", gf.get(&w1).as_vec(), gp.get(&w1).as_vec()),
+        ("gamma1", gf.get(&g1).as_vec(), gp.get(&g1).as_vec()),
+        ("beta1", gf.get(&b1).as_vec(), gp.get(&b1).as_vec()),
+        ("conv2", gf.get(&w2).as_vec(), gp.get(&w2).as_vec()),
+        ("gamma2", gf.get(&g2).as_vec(), gp.get(&g2).as_vec()),
+        ("beta2", gf.get(&b2).as_vec(), gp.get(&b2).as_vec()),
+    ];
+    if projection {
+        pairs.push(("shortcut conv", gf.get(&ws).as_vec(), gp.get(&ws).as_vec()));
+        pairs.push(("shortcut gamma", gf.get(&gs).as_vec(), gp.get(&gs).as_vec()));
+        pairs.push(("shortcut beta", gf.get(&bs).as_vec(), gp.get(&bs).as_vec()));
+    }
+    for (name, f, p) in pairs {
+        assert!(p.iter().any(|&v| v != 0.0), "{what}: {name}: zero gradient");
+        assert_close(&f, &p, 1e-5, &format!("{what}: gradient of {name}"));
+    }
+}
+
+#[test]
+fn a_residual_unit_trained_as_one_op_has_the_gradients_of_its_ops() {
+    check_fused_unit::<4, 4, 1>(41);
+    check_fused_unit::<3, 5, 2>(42);
+    check_fused_unit::<3, 5, 1>(43);
+}
+
+#[test]
+fn an_identity_shortcut_beside_a_strided_main_path_is_a_clear_error() {
+    let dev = Cpu::seed_from_u64(0);
+    let w: Tensor<Rank4<3, 3, 2, 2>, f32, Cpu> = dev.sample_normal();
+    let (g, b) = (dev.tensor([1.0f32; 2]), dev.tensor([0.0f32; 2]));
+    let stage = |stride| ops::ConvBatchNorm {
+        weight: &w,
+        stride,
+        padding: Padding::Same,
+        gamma: &g,
+        beta: &b,
+        epsilon: 1e-3,
+    };
+    let x: Images<2> = dev.ones_like(&(1, 6, 6, Const::<2>));
+    let err = ops::residual_unit_training(x, stage(2), stage(1), ops::Shortcut::Identity)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("[3, 3, 2]") && err.contains("[6, 6, 2]"),
+        "{err}"
+    );
+    assert!(err.contains("1x1 convolution"), "{err}");
 }
