@@ -611,7 +611,7 @@ fn resnet_unit_table(batch: usize, reps: usize) {
     total += time_unit!(
         reps,
         "stem conv+BN+relu 28x28x1->32",
-        (Conv2DNoBias<1, 32, 3, 1, Same>, BatchNorm<32>, Relu),
+        cnnkit::layers::ConvBnRelu<Conv2DNoBias<1, 32, 3, 1, Same>, BatchNorm<32>>,
         1,
         28,
         batch

@@ -2,7 +2,7 @@
 //! notebook 07 trains on Fashion-MNIST.
 
 use crate::layers::{
-    BatchNorm, Conv2DNoBias, Dense, GlobalAvgPool2D, MaxPool2D, Relu, ResidualUnit,
+    BatchNorm, Conv2DNoBias, ConvBnRelu, Dense, GlobalAvgPool2D, MaxPool2D, Relu, ResidualUnit,
     ResidualUnitDown, Same, SeResidualUnit,
 };
 
@@ -76,7 +76,7 @@ pub type SeResNetBlock = SeResidualUnit<256, 16>;
 /// assert_eq!(s.non_trainable_params(), 2 * (32 + 2 * 32 + 3 * 64 + 2 * 64 + 3 * 128 + 2 * 128));
 /// ```
 pub type SmallResNet = (
-    (Conv2DNoBias<1, 32, 3, 1, Same>, BatchNorm<32>, Relu),
+    ConvBnRelu<Conv2DNoBias<1, 32, 3, 1, Same>, BatchNorm<32>>,
     ResidualUnit<32>,
     (ResidualUnitDown<32, 64>, ResidualUnit<64>),
     (ResidualUnitDown<64, 128>, ResidualUnit<128>),

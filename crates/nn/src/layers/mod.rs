@@ -11,7 +11,7 @@
 //! | `padding.rs` | [`ZeroPadding2D`] |
 //! | `transpose.rs` | [`Conv2DTranspose`]: the learned upsampling of a decoder |
 //! | `upsample.rs` | [`UpSampling2D`] (nearest or bilinear) |
-//! | `residual.rs` | [`Residual`] (skip connections), [`ResidualUnit`], [`ResidualUnitDown`] and their [`FusedResidual`] |
+//! | `residual.rs` | [`Residual`] (skip connections), [`ResidualUnit`], [`ResidualUnitDown`] their [`FusedResidual`], [`ConvBnRelu`] (a ResNet's first layers) |
 //! | `concat.rs` | [`Concat`], [`Inception`] |
 //! | `excite.rs` | [`ScaleBy`], [`SqueezeExcite`], [`SeResidualUnit`] |
 //! | `frozen.rs` | [`Frozen`]: weights that training leaves alone (transfer learning) |
@@ -82,7 +82,7 @@ pub use norm::{BatchNorm, BatchNormModule, LocalResponseNorm};
 pub use padding::ZeroPadding2D;
 pub use pool::{AvgPool2D, DepthwiseMaxPool2D, Flatten, GlobalAvgPool2D, MaxPool2D};
 pub use residual::{
-    FusedResidual, MainPath, Residual, ResidualMain, ResidualUnit, ResidualUnitDown,
+    ConvBnRelu, FusedResidual, MainPath, Residual, ResidualMain, ResidualUnit, ResidualUnitDown,
     ResidualUnitName,
 };
 pub use transpose::{Conv2DTranspose, Conv2DTransposeModule};

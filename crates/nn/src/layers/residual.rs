@@ -580,6 +580,132 @@ impl<C1: Describe, B1: Describe, C2: Describe, B2: Describe> Describe for MainPa
     }
 }
 
+/// A convolution without bias, batch normalization and a ReLU, the first layers of a
+/// ResNet (Keras `Conv2D(..., use_bias=False)`, `BatchNormalization()`,
+/// `Activation("relu")`), as one layer: training runs them as one op
+/// ([`ops::conv_batch_norm_training`]), and inference folds the batch normalization into
+/// the convolution. Its parameters are named `0` and `1` and its summary rows are those of
+/// the tuple `(conv, bn, Relu)` it computes, so checkpoints and summaries do not see the
+/// fusion.
+///
+/// ```
+/// use cnnkit_nn::prelude::*;
+/// use cnnkit_nn::layers::ConvBnRelu;
+/// type Stem = ConvBnRelu<Conv2DNoBias<1, 32, 3, 1, Same>, BatchNorm<32>>;
+/// let dev = Cpu::seed_from_u64(0);
+/// let mut stem = dev.build_module::<Stem, f32>();
+/// let x: Images<1> = dev.sample_normal_like(&(4, 28, 28, Const::<1>));
+/// let plain = (stem.conv.clone(), stem.bn.clone(), Relu).forward_mut(x.leaky_trace());
+/// let fused = stem.forward_mut(x.leaky_trace());
+/// assert_eq!(fused.as_vec(), plain.as_vec());
+/// assert_eq!(summary(&stem, [28, 28, 1]).unwrap().total_params(), 9 * 32 + 4 * 32);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ConvBnRelu<C, B> {
+    /// The convolution (without bias).
+    pub conv: C,
+    /// The batch normalization after it; the ReLU follows.
+    pub bn: B,
+}
+
+impl<D: Device<E>, E: Dtype, C: BuildOnDevice<D, E>, B: BuildOnDevice<D, E>> BuildOnDevice<D, E>
+    for ConvBnRelu<C, B>
+{
+    type Built = ConvBnRelu<C::Built, B::Built>;
+}
+
+impl<E: Dtype, D: Device<E>, C, B> TensorCollection<E, D> for ConvBnRelu<C, B>
+where
+    C: TensorCollection<E, D>,
+    B: TensorCollection<E, D>,
+{
+    type To<E2: Dtype, D2: Device<E2>> = ConvBnRelu<C::To<E2, D2>, B::To<E2, D2>>;
+
+    fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
+        visitor: &mut V,
+    ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+        // The names of the tuple (conv, bn, Relu).
+        visitor.visit_fields(
+            (
+                Self::module("0", |s| &s.conv, |s| &mut s.conv),
+                Self::module("1", |s| &s.bn, |s| &mut s.bn),
+            ),
+            |(conv, bn)| ConvBnRelu { conv, bn },
+        )
+    }
+}
+
+/// Inference: folded without a tape, layer by layer with one (see [`MainPath`]).
+impl<B, H, W, T, P, const IN: usize, const OUT: usize, const K: usize, const S: usize>
+    Module<Tensor<(B, H, W, Const<IN>), f32, Cpu, T>>
+    for ConvBnRelu<
+        Conv2DNoBiasModule<IN, OUT, K, S, P, Identity, f32, Cpu>,
+        BatchNormModule<OUT, f32, Cpu>,
+    >
+where
+    B: Dim,
+    H: Dim,
+    W: Dim,
+    T: Tape<f32, Cpu>,
+    P: PaddingMode,
+{
+    type Output = Tensor<(B, usize, usize, Const<OUT>), f32, Cpu, T>;
+    type Error = CpuError;
+
+    fn try_forward(
+        &self,
+        x: Tensor<(B, H, W, Const<IN>), f32, Cpu, T>,
+    ) -> Result<Self::Output, CpuError> {
+        if !T::OWNS_TAPE {
+            return self.conv.forward_folding(x, &self.bn, true);
+        }
+        self.bn.forward_inference(self.conv.try_forward(x)?, true)
+    }
+}
+
+impl<B, H, W, T, P, const IN: usize, const OUT: usize, const K: usize, const S: usize>
+    ModuleMut<Tensor<(B, H, W, Const<IN>), f32, Cpu, T>>
+    for ConvBnRelu<
+        Conv2DNoBiasModule<IN, OUT, K, S, P, Identity, f32, Cpu>,
+        BatchNormModule<OUT, f32, Cpu>,
+    >
+where
+    B: Dim,
+    H: Dim,
+    W: Dim,
+    T: Tape<f32, Cpu>,
+    P: PaddingMode,
+{
+    type Output = Tensor<(B, usize, usize, Const<OUT>), f32, Cpu, T>;
+    type Error = CpuError;
+
+    fn try_forward_mut(
+        &mut self,
+        x: Tensor<(B, H, W, Const<IN>), f32, Cpu, T>,
+    ) -> Result<Self::Output, CpuError> {
+        const {
+            assert!(S > 0, "ConvBnRelu: the stride must be at least 1");
+        }
+        let stage = conv_batch_norm(&self.conv, &self.bn);
+        let (y, stats) = ops::conv_batch_norm_training(x, stage, true)
+            .map_err(|e| forward_error("Conv2D+BatchNormalization", e))?;
+        self.bn.update_moving(&stats);
+        Ok(y)
+    }
+}
+
+impl<C: Describe, B: Describe> Describe for ConvBnRelu<C, B> {
+    fn describe(
+        &self,
+        input: FeatureShape,
+        rows: &mut Vec<LayerRow>,
+    ) -> crate::Result<FeatureShape> {
+        let y = self.conv.describe(input, rows)?;
+        let y = self.bn.describe(y, rows)?;
+        Relu.describe(y, rows)
+    }
+}
+
 /// The book's `ResidualUnit(filters, strides=1)` (HOML chapter 14): `relu(main(x) + x)`
 /// with the [`ResidualMain`] path, for units that keep the size and the channel count.
 ///

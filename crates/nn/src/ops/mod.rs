@@ -658,8 +658,8 @@ pub use norm::{
     local_response_norm, BatchStatistics, LrnSettings,
 };
 pub use residual::{
-    residual_main_training, residual_unit_training, ConvBatchNorm, Shortcut, Trained,
-    UnitStatistics,
+    conv_batch_norm_training, residual_main_training, residual_unit_training, ConvBatchNorm,
+    Shortcut, Trained, UnitStatistics,
 };
 pub use transpose::{conv2d_transpose, upsampling2d, Interpolation};
 

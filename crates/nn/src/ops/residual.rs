@@ -447,3 +447,98 @@ fn train<
     });
     Ok((y.put_tape(tape), stats))
 }
+
+/// One stage in training mode as one op: a convolution without bias, batch normalization
+/// with the batch's statistics and, when `relu`, a ReLU, with one recorded backward step.
+/// Returns the output and the batch statistics. What ResNet's first layers, `Conv2D`,
+/// `BatchNormalization()` and `Activation("relu")`, compute, without the copies of the
+/// feature map and the zeroed gradient buffers between them (see the module's text).
+/// [`crate::layers::ConvBnRelu`] trains with it.
+///
+/// # Errors
+/// [`crate::Error::Invalid`] when the stride is 0 or a `valid` kernel does not fit.
+///
+/// ```
+/// use cnnkit_nn::prelude::*;
+/// use cnnkit_nn::ops::{batch_norm_relu_training, conv2d_no_bias, conv_batch_norm_training};
+/// use cnnkit_nn::ops::ConvBatchNorm;
+/// let dev = Cpu::seed_from_u64(1);
+/// let x: Images<1> = dev.sample_normal_like(&(2, 5, 5, Const::<1>));
+/// let w: Tensor<Rank4<3, 3, 1, 2>, f32, Cpu> = dev.sample_normal();
+/// let (gamma, beta) = (dev.tensor([1.0f32, 2.0]), dev.tensor([0.5f32, -0.5]));
+/// let stage = ConvBatchNorm { weight: &w, stride: 1, padding: Padding::Same,
+///     gamma: &gamma, beta: &beta, epsilon: 1e-3 };
+/// let (y, _) = conv_batch_norm_training(x.clone(), stage, true)?;
+/// let z = conv2d_no_bias(x, &w, 1, Padding::Same, false)?;
+/// let (expected, _) = batch_norm_relu_training(z, &gamma, &beta, 1e-3)?;
+/// assert_eq!(y.as_vec(), expected.as_vec());
+/// # Ok::<(), cnnkit_nn::Error>(())
+/// ```
+pub fn conv_batch_norm_training<
+    B: Dim,
+    H: Dim,
+    W: Dim,
+    T: Tape<f32, Cpu>,
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+>(
+    x: ImageBatch<B, H, W, IN, T>,
+    stage: ConvBatchNorm<'_, IN, OUT, K>,
+    relu: bool,
+) -> Result<(ImageBatch<B, usize, usize, OUT, T>, BatchStatistics)> {
+    let (b, h, w, _) = *x.shape();
+    let g = stage.geometry((b.size(), h.size(), w.size()))?;
+    let needs_dx = input_needs_gradient();
+    let (x, xs) = read(x)?;
+    let mut out = output_buffer(g.output_len());
+    let (state, stats) = stage.forward(g, &xs, relu, &mut out)?;
+    let shape = (b, g.out_h, g.out_w, Const::<OUT>);
+    let (x, mut tape) = x.split_tape();
+    let y = x.device().try_tensor_from_vec(out, shape)?;
+    if T::OWNS_TAPE {
+        let (x_ghost, y_ghost) = (x.ghost(), y.ghost());
+        let (wg, gg, bg) = (
+            stage.weight.ghost(),
+            stage.gamma.ghost(),
+            stage.beta.ghost(),
+        );
+        tape.add_backward_op(move |grads| {
+            let dout = take_grad!(grads, y_ghost);
+            let (mut dw, mut dg, mut db) = (
+                take_grad!(grads, wg),
+                take_grad!(grads, gg),
+                take_grad!(grads, bg),
+            );
+            let mut dx = if needs_dx {
+                take_grad!(grads, x_ghost)
+            } else {
+                Vec::new()
+            };
+            check_grad_lengths(
+                "convolution and batch normalization",
+                &[
+                    ("output", dout.len(), state.z.len()),
+                    (
+                        "input",
+                        if needs_dx { dx.len() } else { xs.len() },
+                        xs.len(),
+                    ),
+                    ("kernel", dw.len(), state.weight.len()),
+                    ("gamma", dg.len().min(db.len()), OUT),
+                ],
+            );
+            let dx_arg = needs_dx.then_some(&mut dx[..]);
+            state.backward(&xs, relu, &dout, dx_arg, &mut dw, &mut dg, &mut db);
+            if needs_dx {
+                put_grad!(grads, x_ghost, dx);
+            }
+            put_grad!(grads, wg, dw);
+            put_grad!(grads, gg, dg);
+            put_grad!(grads, bg, db);
+            put_grad!(grads, y_ghost, dout);
+            Ok(())
+        });
+    }
+    Ok((y.put_tape(tape), stats))
+}

@@ -1053,3 +1053,94 @@ fn an_identity_shortcut_beside_a_strided_main_path_is_a_clear_error() {
     );
     assert!(err.contains("1x1 convolution"), "{err}");
 }
+
+#[test]
+fn a_convolution_batch_norm_and_relu_trained_as_one_op_have_the_gradients_of_the_three() {
+    // Stride 2 and odd sizes, with gamma and beta away from 1 and 0.
+    let dev = Cpu::seed_from_u64(51);
+    let mut rng = StdRng::seed_from_u64(51);
+    let w: Tensor<Rank4<3, 3, 2, 4>, f32, Cpu> = dev.sample_normal();
+    let t = |v: Vec<f32>| dev.tensor_from_vec(v, (Const::<4>,));
+    let gamma = t(random_vec(&mut rng, 4).iter().map(|v| 1.0 + v).collect());
+    let beta = t(random_vec(&mut rng, 4));
+    let x = images::<2>(&dev, random_vec(&mut rng, 3 * 9 * 7 * 2), 3, 9, 7);
+    for (stride, relu) in [(1, true), (2, true), (2, false)] {
+        let stage = ops::ConvBatchNorm {
+            weight: &w,
+            stride,
+            padding: Padding::Same,
+            gamma: &gamma,
+            beta: &beta,
+            epsilon: 1e-3,
+        };
+        let (fused, stats) = ops::conv_batch_norm_training(x.leaky_trace(), stage, relu).unwrap();
+        let z = ops::conv2d_no_bias(x.leaky_trace(), &w, stride, Padding::Same, false).unwrap();
+        let (plain, expected) = if relu {
+            ops::batch_norm_relu_training(z, &gamma, &beta, 1e-3).unwrap()
+        } else {
+            batch_norm_training(z, &gamma, &beta, 1e-3).unwrap()
+        };
+        let what = format!("stride {stride}, relu {relu}");
+        assert_eq!(stats, expected, "{what}: statistics");
+        assert_close(
+            &fused.as_vec(),
+            &plain.as_vec(),
+            1e-6,
+            &format!("{what}: output"),
+        );
+        let r = random_vec(&mut rng, fused.shape().num_elements());
+        let rt = dev.tensor_from_vec(r, *fused.shape());
+        let gf = (fused * rt.clone()).sum().backward();
+        let gp = (plain * rt).sum().backward();
+        for (name, f, p) in [
+            ("input", gf.get(&x).as_vec(), gp.get(&x).as_vec()),
+            ("kernel", gf.get(&w).as_vec(), gp.get(&w).as_vec()),
+            ("gamma", gf.get(&gamma).as_vec(), gp.get(&gamma).as_vec()),
+            ("beta", gf.get(&beta).as_vec(), gp.get(&beta).as_vec()),
+        ] {
+            assert!(p.iter().any(|&v| v != 0.0), "{what}: {name}: zero gradient");
+            assert_close(&f, &p, 1e-5, &format!("{what}: gradient of {name}"));
+        }
+    }
+}
+
+#[test]
+fn the_fused_stem_keeps_the_names_and_rows_of_its_tuple() {
+    use cnnkit_nn::layers::ConvBnRelu;
+    type Plain = (Conv2DNoBias<1, 8, 3, 2, Same>, BatchNorm<8>, Relu);
+    type Fused = ConvBnRelu<Conv2DNoBias<1, 8, 3, 2, Same>, BatchNorm<8>>;
+    let dev = Cpu::seed_from_u64(0);
+    let (plain, fused) = (
+        dev.build_module::<Plain, f32>(),
+        dev.build_module::<Fused, f32>(),
+    );
+    let names = |w: Vec<(String, Vec<f32>)>| w.into_iter().map(|(n, _)| n).collect::<Vec<_>>();
+    assert_eq!(
+        names(named_weights(&fused).unwrap()),
+        names(named_weights(&plain).unwrap())
+    );
+    let rows = |s: cnnkit_nn::model::Summary| {
+        s.layers
+            .iter()
+            .map(|r| (r.name.clone(), r.kind, r.output, r.params))
+            .collect::<Vec<_>>()
+    };
+    let input = [9, 7, 1];
+    assert_eq!(
+        rows(summary(&fused, input).unwrap()),
+        rows(summary(&plain, input).unwrap())
+    );
+    // Inference folds the normalization into the filters: the plain tuple's values.
+    let x = images::<1>(
+        &dev,
+        random_vec(&mut StdRng::seed_from_u64(1), 2 * 9 * 7),
+        2,
+        9,
+        7,
+    );
+    let (f, p) = (
+        fused.forward(x.clone()),
+        (fused.conv.clone(), fused.bn.clone(), Relu).forward(x),
+    );
+    assert_close(&f.as_vec(), &p.as_vec(), 1e-5, "folded stem");
+}

@@ -88,7 +88,7 @@ fn small_resnet_trains_and_evaluates_with_moving_statistics() {
     let dev = Cpu::seed_from_u64(3);
     let mut model = dev.build_module::<SmallResNet, f32>();
     let before = evaluate(&model, &data).unwrap();
-    let moving_before = model.0 .1.moving_mean.as_vec();
+    let moving_before = model.0.bn.moving_mean.as_vec();
     let cfg = FitConfig {
         epochs: 3,
         batch_size: 32,
@@ -97,7 +97,7 @@ fn small_resnet_trains_and_evaluates_with_moving_statistics() {
     };
     let history = fit(&mut model, &data, None, &cfg).unwrap();
     // fit trained in training mode: the moving statistics moved, the loss went down.
-    assert_ne!(model.0 .1.moving_mean.as_vec(), moving_before);
+    assert_ne!(model.0.bn.moving_mean.as_vec(), moving_before);
     let losses = history.series("loss");
     assert!(
         losses[2] < losses[0],
