@@ -348,9 +348,8 @@ pub fn batch_norm_backward(
 }
 
 /// [`batch_norm_backward`] that writes the input gradient into `dx` instead of adding to
-/// it (`dgamma` and `dbeta` are still added to): for a buffer of one's own whose old
-/// contents do not matter, which then needs no zeroing first (a fused op's intermediate
-/// gradient, [`batch_norm_backward`]'s sums included).
+/// it (`dgamma` and `dbeta` are still added to). For a buffer whose old contents do not
+/// matter, such as a fused op's intermediate gradient, which then needs no zeroing first.
 ///
 /// ```
 /// use cnnkit_kernels::norm::{batch_norm_backward_overwrite, BatchNormMode};

@@ -11,7 +11,7 @@
 //! | `padding.rs` | [`ZeroPadding2D`] |
 //! | `transpose.rs` | [`Conv2DTranspose`]: the learned upsampling of a decoder |
 //! | `upsample.rs` | [`UpSampling2D`] (nearest or bilinear) |
-//! | `residual.rs` | [`Residual`] (skip connections), [`ResidualUnit`], [`ResidualUnitDown`] their [`FusedResidual`], [`ConvBnRelu`] (a ResNet's first layers) |
+//! | `residual.rs` | [`Residual`] (skip connections), [`ResidualUnit`], [`ResidualUnitDown`] (as [`FusedResidual`]), [`MainPath`], [`ConvBnRelu`] (a ResNet's first layers) |
 //! | `concat.rs` | [`Concat`], [`Inception`] |
 //! | `excite.rs` | [`ScaleBy`], [`SqueezeExcite`], [`SeResidualUnit`] |
 //! | `frozen.rs` | [`Frozen`]: weights that training leaves alone (transfer learning) |

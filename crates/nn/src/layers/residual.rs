@@ -1,5 +1,7 @@
-//! Skip connections: [`Residual`] adds a shortcut path to a main path, and the residual
-//! units of ResNet ([`ResidualUnit`], [`ResidualUnitDown`]) are written with it.
+//! Skip connections: [`Residual`] adds a shortcut path to a main path. The residual units
+//! of ResNet ([`ResidualUnit`], [`ResidualUnitDown`]) are [`FusedResidual`]s, which compute
+//! the same and train as one op; [`MainPath`] is their main path and [`ConvBnRelu`] a
+//! ResNet's first layers, each trained as one op too.
 
 use dfdx::nn::modules::{BuildOnDevice, Module, ModuleMut, ModuleVisitor};
 use dfdx::nn::tensor_collection::TensorCollection;
@@ -341,10 +343,11 @@ impl BlockName for ResidualUnitName {
     const BASE: &'static str = "residual_unit";
 }
 
-/// The main path of a residual unit, `conv1`, `bn1`, ReLU, `conv2`, `bn2`, as one module
-/// so that the ReLU runs inside the first batch normalization's pass
-/// ([`crate::ops::batch_norm_relu_training`]) instead of as an op of its own. Its
-/// parameters are named `0`, `1`, `3` and `4`, as those of the tuple
+/// The main path of a residual unit, `conv1`, `bn1`, ReLU, `conv2`, `bn2`, as one module,
+/// so that training runs it as one op ([`crate::ops::residual_main_training`]) and
+/// inference folds each batch normalization into its convolution. Both are implemented for
+/// two [`Conv2DNoBias`] layers without an activation, each followed by a [`BatchNorm`], as
+/// in [`ResidualMain`]; for other layers, write the path as a tuple. Its parameters are named `0`, `1`, `3` and `4`, as those of the tuple
 /// `(conv1, bn1, Relu, conv2, bn2)` it computes, and its summary rows are that tuple's:
 /// checkpoints and summaries do not see the fusion. Written as [`ResidualMain`].
 #[derive(Clone, Debug, Default)]

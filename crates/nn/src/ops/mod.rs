@@ -13,7 +13,8 @@
 //! the layers in [`crate::layers`] call these. The ops of notebook 07's architectures are
 //! in submodules, re-exported here: normalisation ([`batch_norm_training`],
 //! [`batch_norm_inference`], their ReLU-fused forms, [`local_response_norm`]), a residual
-//! unit's main path as one op ([`residual_main_training`]), [`depthwise_conv2d`], and the ops
+//! unit in training as one op ([`residual_unit_training`], [`residual_main_training`],
+//! [`conv_batch_norm_training`]), [`depthwise_conv2d`], and the ops
 //! that combine feature maps ([`add`], [`add_relu`], [`concat_channels`], [`scale_channels`],
 //! [`zero_pad2d`]), and the decoder's ops of notebook 10 ([`conv2d_transpose`],
 //! [`upsampling2d`]).

@@ -6,8 +6,10 @@
 //! tensor for the next op, and the backward pass allocates and zeroes a gradient buffer
 //! for each of them: about ten passes over memory of a feature map's size that compute
 //! nothing. These ops keep the intermediates in buffers of their own and record one
-//! backward step, which writes each intermediate gradient without zeroing it first. The
-//! arithmetic is the same as that of the separate ops.
+//! backward step, which writes the batch normalizations' input gradients without zeroing
+//! their buffers first (only the second convolution's input gradient needs a zeroed
+//! buffer, because the convolutions' input-gradient kernels add). The arithmetic is the
+//! same as that of the separate ops.
 
 use dfdx::prelude::*;
 
@@ -97,6 +99,31 @@ impl<const IN: usize, const OUT: usize, const K: usize> ConvBatchNorm<'_, IN, OU
         };
         Ok((state, stats))
     }
+}
+
+/// The backward pass of one stage inside a backward closure: takes the gradient buffer of
+/// the stage's kernel from `grads`, computes the kernel's, gamma's and beta's gradients
+/// ([`StageState::backward`]) and puts them into `grads`, the input's into `dx`. One stage
+/// at a time, and gamma and beta through buffers of their own, so that parameter tensors
+/// shared between stages (or gamma used as beta) add up instead of meeting an empty
+/// buffer. A macro because dfdx's ghost tensors cannot be named in a signature.
+macro_rules! stage_backward {
+    ($grads:expr, $state:expr, ($w:expr, $g:expr, $b:expr), $input:expr, $relu:expr, $dy:expr, $dx:expr) => {{
+        let state = &$state;
+        let mut dw = take_grad!($grads, $w);
+        check_grad_lengths("residual unit", &[("kernel", dw.len(), state.weight.len())]);
+        let (mut dg, mut db) = (
+            vec![0.0f32; state.gamma.len()],
+            vec![0.0f32; state.beta.len()],
+        );
+        state.backward($input, $relu, $dy, $dx, &mut dw, &mut dg, &mut db);
+        put_grad!($grads, $w, dw);
+        for (ghost, g, what) in [(&$g, dg, "gamma"), (&$b, db, "beta")] {
+            let entry = &mut **$grads.get_or_alloc_mut(ghost)?;
+            check_grad_lengths("residual unit", &[(what, entry.len(), g.len())]);
+            elementwise::add_assign(entry, &g);
+        }
+    }};
 }
 
 impl<const IN: usize, const OUT: usize> StageState<IN, OUT> {
@@ -359,16 +386,6 @@ fn train<
     };
     tape.add_backward_op(move |grads| {
         let mut dout = take_grad!(grads, y_ghost);
-        let (mut dw1, mut dg1, mut db1) = (
-            take_grad!(grads, w1),
-            take_grad!(grads, g1),
-            take_grad!(grads, b1),
-        );
-        let (mut dw2, mut dg2, mut db2) = (
-            take_grad!(grads, w2),
-            take_grad!(grads, g2),
-            take_grad!(grads, b2),
-        );
         let mut dx = if needs_dx {
             take_grad!(grads, x_ghost)
         } else {
@@ -383,10 +400,6 @@ fn train<
                     if needs_dx { dx.len() } else { xs.len() },
                     xs.len(),
                 ),
-                ("first kernel", dw1.len(), s1.weight.len()),
-                ("second kernel", dw2.len(), s2.weight.len()),
-                ("first gamma", dg1.len().min(db1.len()), M),
-                ("second gamma", dg2.len().min(db2.len()), OUT),
             ],
         );
         // The ReLU after the addition: the gradient of the sum, which both paths get.
@@ -397,51 +410,22 @@ fn train<
         // convolutions' input gradients are added.
         let mut da = Recycled::take(a.len());
         da.fill(0.0);
-        s2.backward(
-            &a,
-            false,
-            &dout,
-            Some(&mut da),
-            &mut dw2,
-            &mut dg2,
-            &mut db2,
-        );
+        stage_backward!(grads, s2, (w2, g2, b2), &a, false, &dout, Some(&mut da[..]));
         let dx_arg = needs_dx.then_some(&mut dx[..]);
-        s1.backward(&xs, true, &da, dx_arg, &mut dw1, &mut dg1, &mut db1);
+        stage_backward!(grads, s1, (w1, g1, b1), &xs, true, &da, dx_arg);
         drop(da);
         match (&short, ps) {
             // The identity shortcut passes the sum's gradient on unchanged.
             (None, _) if skipped && needs_dx => elementwise::add_assign(&mut dx, &dout),
             (Some(state), Some((ws, gs, bs))) => {
-                let (mut dws, mut dgs, mut dbs) = (
-                    take_grad!(grads, ws),
-                    take_grad!(grads, gs),
-                    take_grad!(grads, bs),
-                );
-                check_grad_lengths(
-                    "residual unit",
-                    &[
-                        ("shortcut kernel", dws.len(), state.weight.len()),
-                        ("shortcut gamma", dgs.len().min(dbs.len()), OUT),
-                    ],
-                );
                 let dx_arg = needs_dx.then_some(&mut dx[..]);
-                state.backward(&xs, false, &dout, dx_arg, &mut dws, &mut dgs, &mut dbs);
-                put_grad!(grads, ws, dws);
-                put_grad!(grads, gs, dgs);
-                put_grad!(grads, bs, dbs);
+                stage_backward!(grads, state, (ws, gs, bs), &xs, false, &dout, dx_arg);
             }
             _ => {}
         }
         if needs_dx {
             put_grad!(grads, x_ghost, dx);
         }
-        put_grad!(grads, w1, dw1);
-        put_grad!(grads, g1, dg1);
-        put_grad!(grads, b1, db1);
-        put_grad!(grads, w2, dw2);
-        put_grad!(grads, g2, dg2);
-        put_grad!(grads, b2, db2);
         put_grad!(grads, y_ghost, dout);
         Ok(())
     });
@@ -505,11 +489,6 @@ pub fn conv_batch_norm_training<
         );
         tape.add_backward_op(move |grads| {
             let dout = take_grad!(grads, y_ghost);
-            let (mut dw, mut dg, mut db) = (
-                take_grad!(grads, wg),
-                take_grad!(grads, gg),
-                take_grad!(grads, bg),
-            );
             let mut dx = if needs_dx {
                 take_grad!(grads, x_ghost)
             } else {
@@ -524,18 +503,13 @@ pub fn conv_batch_norm_training<
                         if needs_dx { dx.len() } else { xs.len() },
                         xs.len(),
                     ),
-                    ("kernel", dw.len(), state.weight.len()),
-                    ("gamma", dg.len().min(db.len()), OUT),
                 ],
             );
             let dx_arg = needs_dx.then_some(&mut dx[..]);
-            state.backward(&xs, relu, &dout, dx_arg, &mut dw, &mut dg, &mut db);
+            stage_backward!(grads, state, (wg, gg, bg), &xs, relu, &dout, dx_arg);
             if needs_dx {
                 put_grad!(grads, x_ghost, dx);
             }
-            put_grad!(grads, wg, dw);
-            put_grad!(grads, gg, dg);
-            put_grad!(grads, bg, db);
             put_grad!(grads, y_ghost, dout);
             Ok(())
         });

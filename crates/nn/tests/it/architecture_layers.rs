@@ -1130,7 +1130,15 @@ fn the_fused_stem_keeps_the_names_and_rows_of_its_tuple() {
         rows(summary(&fused, input).unwrap()),
         rows(summary(&plain, input).unwrap())
     );
-    // Inference folds the normalization into the filters: the plain tuple's values.
+    // Inference folds the normalization into the filters: the plain tuple's values, with
+    // statistics and parameters away from their initial values. With a tape, layer by layer.
+    let mut fused = fused;
+    let mut rng = StdRng::seed_from_u64(2);
+    let t = |v: Vec<f32>| dev.tensor_from_vec(v, (Const::<8>,));
+    fused.bn.gamma = t(random_vec(&mut rng, 8).iter().map(|v| 1.0 + v).collect());
+    fused.bn.beta = t(random_vec(&mut rng, 8));
+    fused.bn.moving_mean = t(random_vec(&mut rng, 8));
+    fused.bn.moving_variance = t(random_vec(&mut rng, 8).iter().map(|v| 1.5 + v).collect());
     let x = images::<1>(
         &dev,
         random_vec(&mut StdRng::seed_from_u64(1), 2 * 9 * 7),
@@ -1140,7 +1148,121 @@ fn the_fused_stem_keeps_the_names_and_rows_of_its_tuple() {
     );
     let (f, p) = (
         fused.forward(x.clone()),
-        (fused.conv.clone(), fused.bn.clone(), Relu).forward(x),
+        (fused.conv.clone(), fused.bn.clone(), Relu).forward(x.clone()),
     );
     assert_close(&f.as_vec(), &p.as_vec(), 1e-5, "folded stem");
+    // With a tape (inference mode, fine-tuning with frozen statistics): layer by layer, the
+    // same values, and gradients reach the convolution's own filters.
+    let taped = fused.forward(x.leaky_trace());
+    assert_close(&taped.as_vec(), &f.as_vec(), 1e-5, "taped inference");
+    let grads = taped.sum().backward();
+    assert!(grads
+        .get(&fused.conv.weight)
+        .as_vec()
+        .iter()
+        .any(|&g| g != 0.0));
+}
+
+#[test]
+fn fused_ops_add_up_shared_parameters_and_skip_the_input_gradient_on_request() {
+    // Both stages of an identity unit with the same kernel, gamma and beta tensors.
+    let dev = Cpu::seed_from_u64(61);
+    let mut rng = StdRng::seed_from_u64(61);
+    let w: Tensor<Rank4<3, 3, 4, 4>, f32, Cpu> = dev.sample_normal();
+    let t = |v: Vec<f32>| dev.tensor_from_vec(v, (Const::<4>,));
+    let gamma = t(random_vec(&mut rng, 4).iter().map(|v| 1.0 + v).collect());
+    let beta = t(random_vec(&mut rng, 4));
+    let x = images::<4>(&dev, random_vec(&mut rng, 2 * 7 * 5 * 4), 2, 7, 5);
+    let stage = || ops::ConvBatchNorm {
+        weight: &w,
+        stride: 1,
+        padding: Padding::Same,
+        gamma: &gamma,
+        beta: &beta,
+        epsilon: 1e-3,
+    };
+    let unit = |x: Images<4, OwnedTape<f32, Cpu>>| {
+        ops::residual_unit_training(x, stage(), stage(), ops::Shortcut::Identity)
+            .unwrap()
+            .0
+    };
+    let r = random_vec(&mut rng, x.shape().num_elements());
+    let rt = dev.tensor_from_vec(r, *x.shape());
+    let fused = unit(x.leaky_trace());
+    let gf = (fused * rt.clone()).sum().backward();
+    let z = ops::conv2d_no_bias(x.leaky_trace(), &w, 1, Padding::Same, false).unwrap();
+    let (a, _) = ops::batch_norm_relu_training(z, &gamma, &beta, 1e-3).unwrap();
+    let z = ops::conv2d_no_bias(a, &w, 1, Padding::Same, false).unwrap();
+    let (main, _) = batch_norm_training(z, &gamma, &beta, 1e-3).unwrap();
+    let xr = x.leaky_trace().try_reshape_like(main.shape()).unwrap();
+    let plain = ops::add_relu(main, xr).unwrap();
+    let gp = (plain * rt.clone()).sum().backward();
+    for (name, f, p) in [
+        ("input", gf.get(&x).as_vec(), gp.get(&x).as_vec()),
+        ("shared kernel", gf.get(&w).as_vec(), gp.get(&w).as_vec()),
+        (
+            "shared gamma",
+            gf.get(&gamma).as_vec(),
+            gp.get(&gamma).as_vec(),
+        ),
+        (
+            "shared beta",
+            gf.get(&beta).as_vec(),
+            gp.get(&beta).as_vec(),
+        ),
+    ] {
+        assert_close(&f, &p, 1e-5, &format!("gradient of {name}"));
+    }
+    // Without the input's gradient (fit's first layer): the same parameter gradients.
+    let y = ops::without_input_gradient(|| unit(x.leaky_trace()));
+    let g = (y * rt).sum().backward();
+    for (name, a, b) in [
+        ("kernel", g.get(&w).as_vec(), gf.get(&w).as_vec()),
+        ("gamma", g.get(&gamma).as_vec(), gf.get(&gamma).as_vec()),
+        ("beta", g.get(&beta).as_vec(), gf.get(&beta).as_vec()),
+    ] {
+        assert_eq!(a, b, "{name} without the input gradient");
+    }
+}
+
+#[test]
+fn an_identity_residual_unit_trains_as_the_plain_skip_connection() {
+    // ResidualUnit (FusedResidual) against Residual<ResidualMain, Identity, Relu> with the
+    // same parameters: outputs, input gradient and moving averages after two steps.
+    type Plain = Residual<cnnkit_nn::layers::ResidualMain<4, 4, 1>, Identity, Relu>;
+    let dev = Cpu::seed_from_u64(71);
+    let mut fused = dev.build_module::<ResidualUnit<4>, f32>();
+    let mut plain = dev.build_module::<Plain, f32>();
+    plain.main = fused.inner.0.main.clone();
+    let mut rng = StdRng::seed_from_u64(71);
+    for _ in 0..2 {
+        let x = images::<4>(&dev, random_vec(&mut rng, 3 * 5 * 7 * 4), 3, 5, 7);
+        let r = dev.tensor_from_vec(random_vec(&mut rng, 3 * 5 * 7 * 4), *x.shape());
+        let (yf, yp) = (
+            fused.forward_mut(x.leaky_trace()),
+            plain.forward_mut(x.leaky_trace()),
+        );
+        assert_close(&yf.as_vec(), &yp.as_vec(), 1e-5, "output");
+        let gf = (yf * r.clone()).sum().backward();
+        let gp = (yp * r).sum().backward();
+        assert_close(
+            &gf.get(&x).as_vec(),
+            &gp.get(&x).as_vec(),
+            1e-5,
+            "input gradient",
+        );
+    }
+    let (bf, bp) = (&fused.inner.0.main.bn2, &plain.main.bn2);
+    let what = "moving variance after two steps";
+    assert_close(
+        &bf.moving_variance.as_vec(),
+        &bp.moving_variance.as_vec(),
+        1e-5,
+        what,
+    );
+    assert_ne!(
+        bf.moving_variance.as_vec(),
+        vec![1.0; 4],
+        "the averages did not move"
+    );
 }
