@@ -111,7 +111,10 @@ macro_rules! stage_backward {
     ($grads:expr, $state:expr, ($w:expr, $g:expr, $b:expr), $input:expr, $relu:expr, $dy:expr, $dx:expr) => {{
         let state = &$state;
         let mut dw = take_grad!($grads, $w);
-        check_grad_lengths("residual unit", &[("kernel", dw.len(), state.weight.len())]);
+        check_grad_lengths(
+            "conv + batch norm stage",
+            &[("kernel", dw.len(), state.weight.len())],
+        );
         let (mut dg, mut db) = (
             vec![0.0f32; state.gamma.len()],
             vec![0.0f32; state.beta.len()],
@@ -120,7 +123,7 @@ macro_rules! stage_backward {
         put_grad!($grads, $w, dw);
         for (ghost, g, what) in [(&$g, dg, "gamma"), (&$b, db, "beta")] {
             let entry = &mut **$grads.get_or_alloc_mut(ghost)?;
-            check_grad_lengths("residual unit", &[(what, entry.len(), g.len())]);
+            check_grad_lengths("conv + batch norm stage", &[(what, entry.len(), g.len())]);
             elementwise::add_assign(entry, &g);
         }
     }};
@@ -317,6 +320,7 @@ fn train<
     let g1 = first.geometry((b.size(), h, w))?;
     let g2 = second.geometry((b.size(), g1.out_h, g1.out_w))?;
     let main_shape = [g2.out_h, g2.out_w, OUT];
+    let skipped = skip.is_some();
     let projection = match &skip {
         Some(Shortcut::Identity) if [h, w, IN] != main_shape => {
             return Err(shortcut_error(main_shape, [h, w, IN]));
@@ -339,25 +343,26 @@ fn train<
     let (s2, stats2) = second.forward(g2, &a, false, &mut out)?;
     // The addition and the ReLU, with its gate (a byte per value) for the backward pass.
     let mut keep = Vec::new();
-    if skip.is_some() && T::OWNS_TAPE {
+    if skipped && T::OWNS_TAPE {
         keep = vec![0u8; out.len()];
     }
-    // What a projection shortcut keeps for the backward pass.
-    let (short, stats_s) = match (&skip, projection) {
-        (None, _) => (None, None),
-        (Some(_), Some((p, gs))) => {
+    // What a projection shortcut keeps for the backward pass: its stage and parameters.
+    let (short, stats_s) = match projection {
+        Some((p, gs)) => {
             let mut s_out = Recycled::take(gs.output_len());
             let (state, stats) = p.forward(gs, &xs, false, &mut s_out)?;
             elementwise::add_relu_assign(&mut out, &s_out, &mut keep);
-            (Some(state), Some(stats))
+            let ghosts = (p.weight.ghost(), p.gamma.ghost(), p.beta.ghost());
+            (Some((state, ghosts)), Some(stats))
         }
-        (Some(_), None) => {
-            // IN == OUT here (checked above), so the input is laid out as the output.
-            elementwise::add_relu_assign(&mut out, &xs, &mut keep);
+        None => {
+            if skipped {
+                // IN == OUT here (checked above), so the input is laid out as the output.
+                elementwise::add_relu_assign(&mut out, &xs, &mut keep);
+            }
             (None, None)
         }
     };
-    let skipped = skip.is_some();
     let stats = UnitStatistics {
         first: stats1,
         second: stats2,
@@ -380,10 +385,6 @@ fn train<
         second.gamma.ghost(),
         second.beta.ghost(),
     );
-    let ps = match &skip {
-        Some(Shortcut::Projection(p)) => Some((p.weight.ghost(), p.gamma.ghost(), p.beta.ghost())),
-        _ => None,
-    };
     tape.add_backward_op(move |grads| {
         let mut dout = take_grad!(grads, y_ghost);
         let mut dx = if needs_dx {
@@ -414,14 +415,14 @@ fn train<
         let dx_arg = needs_dx.then_some(&mut dx[..]);
         stage_backward!(grads, s1, (w1, g1, b1), &xs, true, &da, dx_arg);
         drop(da);
-        match (&short, ps) {
-            // The identity shortcut passes the sum's gradient on unchanged.
-            (None, _) if skipped && needs_dx => elementwise::add_assign(&mut dx, &dout),
-            (Some(state), Some((ws, gs, bs))) => {
+        match short {
+            Some((state, (ws, gs, bs))) => {
                 let dx_arg = needs_dx.then_some(&mut dx[..]);
                 stage_backward!(grads, state, (ws, gs, bs), &xs, false, &dout, dx_arg);
             }
-            _ => {}
+            // The identity shortcut passes the sum's gradient on unchanged.
+            None if skipped && needs_dx => elementwise::add_assign(&mut dx, &dout),
+            None => {}
         }
         if needs_dx {
             put_grad!(grads, x_ghost, dx);
